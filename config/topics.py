@@ -1,0 +1,104 @@
+"""The one catalogue of names: MQTT topics, Redis keys and channels, RQ queues, device kinds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class DeviceKind(StrEnum):
+    PARKING_BERTH = "parking_berth"
+    AIR_STATION = "air_station"
+
+
+class Queues(StrEnum):
+    """RQ queues, listed in the order a worker serves them."""
+
+    INGEST = "ingest"
+    DEFAULT = "default"
+
+
+WORKER_QUEUES = (Queues.INGEST, Queues.DEFAULT)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """MQTT topics under the district prefix (ARCHITECTURE §3)."""
+
+    district: str
+
+    def parking_state(self, facility_id: str, berth_id: str) -> str:
+        return f"{self.district}/parking/{facility_id}/{berth_id}/state"
+
+    def air_reading(self, station_id: str) -> str:
+        return f"{self.district}/air/{station_id}/reading"
+
+    def device_status(self, device_id: str) -> str:
+        return f"{self.district}/devices/{device_id}/status"
+
+    @property
+    def subscriptions(self) -> tuple[str, ...]:
+        """Filters the bridge subscribes to (before any ``$share/`` group is added)."""
+        return (
+            f"{self.district}/parking/+/+/state",
+            f"{self.district}/air/+/reading",
+            f"{self.district}/devices/+/status",
+        )
+
+
+def shared(topic_filter: str, group: str) -> str:
+    """Wrap a filter in a shared subscription so N bridges split the messages."""
+    return f"$share/{group}/{topic_filter}" if group else topic_filter
+
+
+def device_address(kind: DeviceKind, *parts: str) -> str:
+    """Key of a device in the registry: what its topic names, e.g. ``parking/F01/F01-001``."""
+    prefix = "parking" if kind is DeviceKind.PARKING_BERTH else "air"
+    return "/".join((prefix, *parts))
+
+
+@dataclass(frozen=True)
+class RedisKeys:
+    """Redis keys and pub/sub channels, all under the district prefix."""
+
+    district: str
+
+    def _k(self, *parts: str) -> str:
+        return ":".join(("civic", self.district, *parts))
+
+    @property
+    def registry(self) -> str:
+        """Hash: device address -> device JSON; what the bridge validates topics against."""
+        return self._k("registry")
+
+    @property
+    def last_seen(self) -> str:
+        """Hash: device id -> epoch seconds of its latest accepted message."""
+        return self._k("last_seen")
+
+    @property
+    def device_status(self) -> str:
+        """Hash: device id -> last status the device (or its last will) published."""
+        return self._k("device_status")
+
+    @property
+    def events_channel(self) -> str:
+        """Pub/sub channel carrying one JSON event per state change."""
+        return self._k("events")
+
+    @property
+    def counters(self) -> str:
+        """Hash of pipeline counters shared by all bridges and workers (read by /metrics)."""
+        return self._k("counters")
+
+    @property
+    def histograms(self) -> str:
+        """Hash of histogram buckets, sums and counts (read by /metrics)."""
+        return self._k("histograms")
+
+    def heartbeat(self, role: str, name: str) -> str:
+        """Key with a TTL, refreshed while a bridge or worker is alive."""
+        return self._k("heartbeat", role, name)
+
+    def heartbeat_pattern(self, role: str) -> str:
+        return self._k("heartbeat", role, "*")

@@ -1,0 +1,42 @@
+"""Air-quality messages and API shapes."""
+
+from marshmallow import ValidationError, fields, validates_schema
+
+from services.air_quality.models import MEASURES
+from services.pipeline.envelope import EnvelopeSchema, Plausible
+
+# Physical bounds, not air-quality judgements: beyond these a sensor is broken, not reporting smog.
+# µg/m³ except CO (mg/m³), temperature (°C) and relative humidity (%).
+BOUNDS = {
+    "pm25": (0, 2000),
+    "pm10": (0, 3000),
+    "so2": (0, 3000),
+    "no2": (0, 3000),
+    "o3": (0, 2000),
+    "co": (0, 200),
+    "temperature": (-50, 60),
+    "humidity": (0, 100),
+}
+
+
+def _measure(name: str) -> fields.Float:
+    low, high = BOUNDS[name]
+    return fields.Float(allow_none=True, allow_nan=False, validate=Plausible(min=low, max=high))
+
+
+class AirReadingMessage(EnvelopeSchema):
+    """What an air station publishes on ``{district}/air/{station}/reading``."""
+
+    pm25 = _measure("pm25")
+    pm10 = _measure("pm10")
+    so2 = _measure("so2")
+    no2 = _measure("no2")
+    o3 = _measure("o3")
+    co = _measure("co")
+    temperature = _measure("temperature")
+    humidity = _measure("humidity")
+
+    @validates_schema
+    def _has_a_measure(self, data, **_kw):
+        if all(data.get(m) is None for m in MEASURES):
+            raise ValidationError(f"at least one of {', '.join(MEASURES)} is required")

@@ -1,0 +1,55 @@
+"""Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+import swagger_ui_bundle
+from flask import Flask, send_from_directory
+from flask_smorest import Api
+
+from config.settings import Settings
+from services import errors, extensions
+from services.runtime import Runtime
+
+DOCS_ASSETS = "/api/docs/assets/"
+
+
+def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
+    """Build the app; ``config`` is a Settings, an env-style mapping (tests), or None for os.environ."""
+    settings = config if isinstance(config, Settings) else Settings.from_env(config)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        JSON_SORT_KEYS=False,
+        API_TITLE="CivicPulse 智慧和平 API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,  # served below from the swagger-ui-bundle package: no CDN
+    )
+    app.json.ensure_ascii = False
+    extensions.init_app(app, Runtime(settings))
+
+    api = Api(app)
+    errors.register_error_handlers(app)
+
+    from services.air_quality.api import blp as air_blp
+    from services.devices.api import blp as devices_blp
+    from services.health import bp as health_bp
+    from services.parking.api import blp as parking_blp
+    from services.pipeline.api import blp as pipeline_blp
+
+    for blp in (devices_blp, parking_blp, air_blp, pipeline_blp):
+        api.register_blueprint(blp)
+    app.register_blueprint(health_bp)
+
+    @app.get(DOCS_ASSETS + "<path:filename>")
+    def docs_assets(filename: str):
+        return send_from_directory(swagger_ui_bundle.swagger_ui_path, filename)
+
+    return app

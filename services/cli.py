@@ -1,0 +1,153 @@
+"""The `civic` command: one entry point for every process of the platform."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import click
+
+from config.settings import Settings, markdown_table
+
+
+def _settings() -> Settings:
+    settings = Settings.from_env()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return settings
+
+
+def _runtime():
+    from services.runtime import Runtime
+
+    return Runtime(_settings())
+
+
+@click.group()
+def main() -> None:
+    """CivicPulse 智慧和平: parking, air quality and community services for Heping District."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def web(host: str, port: int) -> None:
+    """Serve the web app and APIs (development server; production uses gunicorn)."""
+    from services.app import create_app
+
+    create_app(_settings()).run(host=host, port=port, threaded=True)
+
+
+@main.command()
+@click.option("--client-id", default=None, help="MQTT client id (stable, so the broker keeps our session).")
+def bridge(client_id: str | None) -> None:
+    """Move sensor messages from MQTT into Redis queues."""
+    from workers.bridge import run_bridge
+
+    run_bridge(_runtime(), client_id)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Exit when the queues are empty.")
+@click.option("--name", default=None, help="Worker name (default: host and pid).")
+def worker(burst: bool, name: str | None) -> None:
+    """Run an RQ worker that stores batches in the database."""
+    from workers.worker import run_worker
+
+    run_worker(_runtime(), burst=burst, name=name)
+
+
+@main.command()
+def scheduler() -> None:
+    """Run the periodic jobs (rq's CronScheduler)."""
+    from workers.schedule import build_scheduler
+
+    build_scheduler(_runtime()).start()
+
+
+@main.command()
+@click.option("--rate", default=50.0, show_default=True, help="Readings per second, all devices together.")
+@click.option("--duration", default=60.0, show_default=True, help="Seconds to run (0: until Ctrl-C).")
+@click.option("--seed", default=1, show_default=True, help="Random seed: same seed, same readings.")
+@click.option("--devices", "max_devices", default=None, type=int, help="Simulate at most this many devices.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice(["parking_berth", "air_station"]))
+@click.option("--quiet", is_flag=True, help="No progress line.")
+def simulate(rate: float, duration: float, seed: int, max_devices: int | None, kinds: tuple[str, ...],
+             quiet: bool) -> None:
+    """Publish simulated berth and air-station readings over MQTT, one connection per device."""
+    from config.topics import Topics
+    from sensors.simulator import run_simulation
+    from services.district.loader import load_district
+
+    settings = _settings()
+    district = load_district(settings.district_file)
+
+    def progress(report) -> None:
+        click.echo(f"\r{report.seconds:6.1f}s  published {report.published:>8}  acked {report.acked:>8}  "
+                   f"devices {report.devices}", nl=False, err=True)
+
+    report = run_simulation(
+        settings.mqtt, district, Topics(settings.district), rate=rate,
+        duration=duration if duration > 0 else float("inf"), seed=seed, max_devices=max_devices,
+        kinds=set(kinds) or None, progress=None if quiet else progress,
+    )
+    click.echo("", err=True)
+    click.echo(json.dumps(report.__dict__, ensure_ascii=False))
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply Alembic migrations."""
+    from services.migrate import upgrade
+
+    upgrade(_settings().database_url, revision)
+
+
+@main.command()
+def seed() -> None:
+    """Load the district file (geography, facilities, stations, devices) and publish the device registry."""
+    from services.db import transaction
+    from services.devices.store import publish_registry, seed_district
+    from services.district.loader import load_district
+
+    rt = _runtime()
+    district = load_district(rt.settings.district_file)
+    with transaction(rt.sessions) as session:
+        added = seed_district(session, district)
+    with rt.sessions() as session:
+        published = publish_registry(session, rt.redis, rt.keys)
+    click.echo(f"added: {json.dumps(added)}; {published} devices in the Redis registry")
+
+
+@main.group()
+def device() -> None:
+    """The device registry."""
+
+
+@device.command("list")
+@click.option("--kind", type=click.Choice(["parking_berth", "air_station"]))
+def device_list(kind: str | None) -> None:
+    """List registered devices."""
+    from services.devices.store import list_devices
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        for d in list_devices(session, kind=kind):
+            state = "active" if d.active else "revoked"
+            click.echo(f"{d.id}\t{d.kind}\t{d.address}\t{state}")
+
+
+@main.command("config")
+def show_config() -> None:
+    """Print the table of environment variables (markdown)."""
+    click.echo(markdown_table())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,84 @@
+"""Liveness, readiness (naming the dependency that is down) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import socket
+
+from flask import Blueprint, Response, jsonify
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from rq import Queue, Worker
+from rq.registry import FailedJobRegistry
+from sqlalchemy import text
+
+from config.topics import WORKER_QUEUES
+from services.extensions import runtime
+from services.pipeline.metrics import RedisPipelineCollector
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    """The process answers; says nothing about its dependencies."""
+    return jsonify(status="ok")
+
+
+def _check_database() -> None:
+    with runtime().engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+def _check_redis() -> None:
+    runtime().redis.ping()
+
+
+def _check_broker() -> None:
+    target = runtime().settings.mqtt
+    with socket.create_connection((target.host, target.port), timeout=2):
+        pass
+
+
+CHECKS = {"database": _check_database, "redis": _check_redis, "broker": _check_broker}
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready only when every dependency answers; the body names any that does not."""
+    results = {}
+    for name, check in CHECKS.items():
+        try:
+            check()
+            results[name] = {"ok": True}
+        except Exception as exc:  # any failure means "not ready", and we say which and why
+            results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    down = [name for name, r in results.items() if not r["ok"]]
+    body = {"status": "ready" if not down else "unavailable", "down": down, "checks": results}
+    return jsonify(body), 200 if not down else 503
+
+
+class QueueCollector:
+    """RQ queue depths, failed jobs and live workers, read from Redis at scrape time."""
+
+    def __init__(self, redis):
+        self.redis = redis
+
+    def collect(self):
+        depth = GaugeMetricFamily("civic_queue_depth", "Jobs waiting in each RQ queue", labels=["queue"])
+        failed = GaugeMetricFamily("civic_queue_failed_jobs", "Failed jobs kept for inspection", labels=["queue"])
+        for name in WORKER_QUEUES:
+            queue = Queue(str(name), connection=self.redis)
+            depth.add_metric([str(name)], queue.count)
+            failed.add_metric([str(name)], FailedJobRegistry(queue=queue).count)
+        yield depth
+        yield failed
+        yield GaugeMetricFamily("civic_workers", "RQ workers alive", value=Worker.count(connection=self.redis))
+
+
+@bp.get("/metrics")
+def metrics():
+    rt = runtime()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(RedisPipelineCollector(rt.redis, rt.keys))
+    registry.register(QueueCollector(rt.redis))
+    return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")

@@ -1,0 +1,46 @@
+"""The connections one process needs, made lazily from Settings (nothing is opened at import)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from redis import Redis
+from rq import Queue
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import Settings
+from config.topics import Queues, RedisKeys, Topics
+from services.db import make_engine, session_factory
+
+
+class Runtime:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.keys = RedisKeys(settings.district)
+        self.topics = Topics(settings.district)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    @cached_property
+    def redis(self) -> Redis:
+        if not self.settings.redis_url:
+            raise RuntimeError("REDIS_URL is not set: start the platform with `civic run` for the embedded default")
+        # Short timeouts: a dead Redis must surface as an error the caller handles, not a hang.
+        return Redis.from_url(self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5,
+                              health_check_interval=30)
+
+    def queue(self, name: Queues = Queues.INGEST) -> Queue:
+        return Queue(str(name), connection=self.redis, default_timeout=self.settings.job_timeout)
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+        if "redis" in self.__dict__:
+            self.redis.close()

@@ -1,0 +1,174 @@
+"""Real services for the integration tiers: the machine's PostgreSQL and Redis, a Mosquitto we start.
+
+On a machine without them a test skips, saying which service is missing — except with CI=true,
+where a missing service fails the run (a skipped tier must never pass as green).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def unavailable(reason: str):
+    """Skip, or fail under CI=true, because a real service is missing."""
+    if IN_CI:
+        pytest.fail(f"CI=true and a required service is missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, message: str = "condition"):
+    """Poll ``predicate`` until it returns something truthy; fail the test with ``message`` on timeout."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {message} (last value: {last!r})")
+
+
+# -- PostgreSQL -------------------------------------------------------------------------------------
+def postgres_admin_url() -> str:
+    return os.environ.get("TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+
+
+@contextmanager
+def scratch_postgres_database():
+    """A database of our own on the machine's PostgreSQL, dropped afterwards."""
+    import psycopg
+
+    admin = postgres_admin_url()
+    try:
+        conn = psycopg.connect(admin, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        unavailable(f"PostgreSQL not reachable at {admin}: {exc}")
+    name = f"civic_test_{uuid.uuid4().hex[:10]}"
+    conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.close()
+
+
+# -- Redis ------------------------------------------------------------------------------------------
+def redis_url() -> str:
+    """A database number of the machine's Redis that nothing else here uses."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        unavailable(f"Redis not reachable at {url}: {exc}")
+    return url
+
+
+# -- Mosquitto with the project's configuration -----------------------------------------------------
+class Mosquitto:
+    """Mosquitto started from config/mosquitto/mosquitto.conf on a spare port, with its own data dir."""
+
+    def __init__(self):
+        self.binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(self.binary).exists():
+            unavailable("mosquitto is not installed (Debian package: mosquitto)")
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="civic-mosquitto-"))
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+    def config(self) -> Path:
+        lines = []
+        for line in (ROOT / "config/mosquitto/mosquitto.conf").read_text().splitlines():
+            if line.startswith("listener "):
+                line = f"listener {self.port} 127.0.0.1"
+            elif line.startswith("persistence_location "):
+                line = f"persistence_location {self.dir}/"
+            lines.append(line)
+        if os.geteuid() == 0:
+            lines.append("user root")  # keep the data dir ours instead of dropping to user mosquitto
+        path = self.dir / "mosquitto.conf"
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def start(self) -> Mosquitto:
+        log = open(self.dir / "mosquitto.log", "ab")
+        self.proc = subprocess.Popen([self.binary, "-c", str(self.config())], stdout=log, stderr=log)
+        if not wait_port("127.0.0.1", self.port):
+            self.stop()
+            pytest.fail(f"mosquitto did not start; log: {(self.dir / 'mosquitto.log').read_text()[-2000:]}")
+        return self
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill() if kill else self.proc.terminate()
+            self.proc.wait(10)
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# -- our own processes ------------------------------------------------------------------------------
+class Process:
+    """A `civic ...` subprocess with its output in a log file the failure message can quote."""
+
+    def __init__(self, args: list[str], env: dict[str, str], name: str, workdir: Path):
+        self.name, self.log_path = name, workdir / f"{name}.log"
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=env, cwd=ROOT,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        self.log.flush()
+        return self.log_path.read_text(errors="replace")[-4000:]
+
+    def stop(self, kill: bool = False) -> None:
+        if self.alive():
+            self.proc.kill() if kill else self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()

@@ -1,0 +1,77 @@
+"""RQ entry points: plain functions of primitives; each opens one transaction and calls the domain.
+
+Side effects in Redis (last-seen, live events, counters) happen after the commit, so a retried job
+never announces what was not stored.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from functools import cache
+
+from config.settings import Settings
+from config.topics import DeviceKind
+from services.air_quality.store import record_air_readings
+from services.db import transaction
+from services.devices.store import publish_registry
+from services.parking.store import record_berth_events
+from services.pipeline import metrics
+from services.pipeline.store import record_dead_letters
+from services.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def runtime() -> Runtime:
+    """This worker process's connections, made on first use from the environment."""
+    return Runtime(Settings.from_env())
+
+
+def ingest_berth_events(rows: list[dict], first_received: float) -> int:
+    """Persist a batch of berth sensor events; return how many were new."""
+    return _ingest(DeviceKind.PARKING_BERTH, record_berth_events, rows, first_received)
+
+
+def ingest_air_readings(rows: list[dict], first_received: float) -> int:
+    """Persist a batch of air readings; return how many were new."""
+    return _ingest(DeviceKind.AIR_STATION, record_air_readings, rows, first_received)
+
+
+def _ingest(kind: DeviceKind, record, rows: list[dict], first_received: float) -> int:
+    rt = runtime()
+    with transaction(rt.sessions) as session:
+        stored, changes = record(session, rows)
+    _announce(rt, kind, rows, changes, stored, first_received)
+    return stored
+
+
+def _announce(rt: Runtime, kind: DeviceKind, rows: list[dict], changes: list[dict], stored: int,
+              first_received: float) -> None:
+    last_seen: dict[str, float] = {}
+    for r in rows:
+        last_seen[r["device_id"]] = max(r["received_at"], last_seen.get(r["device_id"], 0.0))
+    pipe = rt.redis.pipeline(transaction=False)
+    pipe.hset(rt.keys.last_seen, mapping=last_seen)
+    for change in changes:
+        pipe.publish(rt.keys.events_channel, json.dumps({"kind": str(kind), **change}, ensure_ascii=False))
+    metrics.count(pipe, rt.keys, "civic_rows_stored", stored, kind=str(kind))
+    metrics.count(pipe, rt.keys, "civic_rows_duplicate", len(rows) - stored, kind=str(kind))
+    metrics.observe(pipe, rt.keys, "civic_batch_size", len(rows))
+    metrics.observe(pipe, rt.keys, "civic_batch_latency_seconds", max(0.0, time.time() - first_received))
+    pipe.execute()
+
+
+def store_dead_letters(items: list[dict]) -> int:
+    """Persist messages the bridge refused, each with its reason and raw payload."""
+    with transaction(runtime().sessions) as session:
+        return record_dead_letters(session, items)
+
+
+def publish_device_registry() -> int:
+    """Copy the device registry from the database to Redis, where the bridges read it."""
+    rt = runtime()
+    with rt.sessions() as session:
+        return publish_registry(session, rt.redis, rt.keys)
