@@ -38,12 +38,12 @@ class Topics:
 
     @property
     def subscriptions(self) -> tuple[str, ...]:
-        """Filters the bridge subscribes to (before any ``$share/`` group is added)."""
-        return (
-            f"{self.district}/parking/+/+/state",
-            f"{self.district}/air/+/reading",
-            f"{self.district}/devices/+/status",
-        )
+        """Filters the bridge subscribes to (before any ``$share/`` group is added).
+
+        The whole district tree, not just the known shapes: a message on a wrong topic must reach the
+        dead-letter store with its reason instead of vanishing unseen.
+        """
+        return (f"{self.district}/#",)
 
 
 def shared(topic_filter: str, group: str) -> str:

@@ -85,3 +85,23 @@ def app(runtime):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def pipeline(runtime, env, mosquitto, tmp_path):
+    """A bridge and a worker running as real processes against our broker, Redis and PostgreSQL.
+
+    The bridge keeps one client id across tests, as a deployed bridge does across restarts: a
+    persistent session under a new id would stay in the shared group and take its share while offline.
+    """
+    from tests.support.services import Process, wait_for
+
+    proc_env = env | {"MQTT_URL": mosquitto.url}
+    bridge = Process(["bridge", "--client-id", "test-bridge"], proc_env, "bridge", tmp_path)
+    worker = Process(["worker"], proc_env, "worker", tmp_path)
+    # Ready when the bridge has subscribed: the broker would not queue messages for it before that.
+    wait_for(lambda: "subscribed" in bridge.output() or not bridge.alive(), 20, message="bridge to subscribe")
+    assert bridge.alive(), bridge.output()
+    yield {"bridge": bridge, "worker": worker, "mqtt_url": mosquitto.url, "env": proc_env}
+    for proc in (bridge, worker):
+        proc.stop()

@@ -40,7 +40,7 @@ def counts_by_reason(session: Session) -> dict[str, int]:
     rows = session.execute(
         select(DeadLetter.reason, func.count()).where(DeadLetter.status == "pending").group_by(DeadLetter.reason)
     )
-    return dict(rows.tuples().all())
+    return {reason: count for reason, count in rows}
 
 
 def mark_requeued(session: Session, letter: DeadLetter) -> None:

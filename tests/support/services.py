@@ -172,3 +172,26 @@ class Process:
                 self.proc.kill()
                 self.proc.wait(5)
         self.log.close()
+
+
+def publish(mqtt_url: str, messages: list[tuple[str, bytes]], client_id: str | None = None, qos: int = 1) -> int:
+    """Publish messages at QoS 1 from an outside client and wait until the broker acknowledged each."""
+    import paho.mqtt.client as mqtt
+
+    from config.settings import parse_mqtt_url
+
+    target = parse_mqtt_url(mqtt_url)
+    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"test-pub-{uuid.uuid4().hex[:8]}",
+                         protocol=mqtt.MQTTv311)
+    if target.username:
+        client.username_pw_set(target.username, target.password)
+    client.connect(target.host, target.port)
+    client.loop_start()
+    try:
+        infos = [client.publish(topic, payload, qos=qos) for topic, payload in messages]
+        for info in infos:
+            info.wait_for_publish(timeout=10)
+        return sum(info.is_published() for info in infos)
+    finally:
+        client.disconnect()
+        client.loop_stop()
