@@ -50,7 +50,7 @@ def normalise_database_url(url: str) -> str:
     """Let a plain ``postgresql://`` URL use psycopg 3, the driver we install."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -100,9 +100,7 @@ class Settings:
         raw = {v.name: source.get(v.name, v.default) for v in VARIABLES}
         data_dir = Path(raw["CIVIC_DATA_DIR"]).resolve()
         district = raw["CIVIC_DISTRICT"]
-        district_file = raw["CIVIC_DISTRICT_FILE"] or str(
-            Path(__file__).parent / "district" / f"{district}.yaml"
-        )
+        district_file = raw["CIVIC_DISTRICT_FILE"] or str(Path(__file__).parent / "district" / f"{district}.yaml")
         database_url = raw["DATABASE_URL"] or f"sqlite:///{data_dir / 'civicpulse.sqlite3'}"
         return cls(
             database_url=normalise_database_url(database_url),

@@ -72,8 +72,9 @@ def scheduler() -> None:
 @click.option("--devices", "max_devices", default=None, type=int, help="Simulate at most this many devices.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["parking_berth", "air_station"]))
 @click.option("--quiet", is_flag=True, help="No progress line.")
-def simulate(rate: float, duration: float, seed: int, max_devices: int | None, kinds: tuple[str, ...],
-             quiet: bool) -> None:
+def simulate(
+    rate: float, duration: float, seed: int, max_devices: int | None, kinds: tuple[str, ...], quiet: bool
+) -> None:
     """Publish simulated berth and air-station readings over MQTT, one connection per device."""
     from config.topics import Topics
     from sensors.simulator import run_simulation
@@ -83,13 +84,23 @@ def simulate(rate: float, duration: float, seed: int, max_devices: int | None, k
     district = load_district(settings.district_file)
 
     def progress(report) -> None:
-        click.echo(f"\r{report.seconds:6.1f}s  published {report.published:>8}  acked {report.acked:>8}  "
-                   f"devices {report.devices}", nl=False, err=True)
+        click.echo(
+            f"\r{report.seconds:6.1f}s  published {report.published:>8}  acked {report.acked:>8}  "
+            f"devices {report.devices}",
+            nl=False,
+            err=True,
+        )
 
     report = run_simulation(
-        settings.mqtt, district, Topics(settings.district), rate=rate,
-        duration=duration if duration > 0 else float("inf"), seed=seed, max_devices=max_devices,
-        kinds=set(kinds) or None, progress=None if quiet else progress,
+        settings.mqtt,
+        district,
+        Topics(settings.district),
+        rate=rate,
+        duration=duration if duration > 0 else float("inf"),
+        seed=seed,
+        max_devices=max_devices,
+        kinds=set(kinds) or None,
+        progress=None if quiet else progress,
     )
     click.echo("", err=True)
     click.echo(json.dumps(report.__dict__, ensure_ascii=False))

@@ -33,8 +33,9 @@ class Runtime:
         if not self.settings.redis_url:
             raise RuntimeError("REDIS_URL is not set: start the platform with `civic run` for the embedded default")
         # Short timeouts: a dead Redis must surface as an error the caller handles, not a hang.
-        return Redis.from_url(self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5,
-                              health_check_interval=30)
+        return Redis.from_url(
+            self.settings.redis_url, socket_timeout=10, socket_connect_timeout=5, health_check_interval=30
+        )
 
     def queue(self, name: Queues = Queues.INGEST) -> Queue:
         return Queue(str(name), connection=self.redis, default_timeout=self.settings.job_timeout)

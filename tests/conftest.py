@@ -62,10 +62,12 @@ def runtime(env):
     rt = Runtime(Settings.from_env(env))
     rt.redis.flushdb()
     with rt.engine.begin() as conn:
-        tables = conn.execute(text(
-            "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-            "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-        )).scalar()
+        tables = conn.execute(
+            text(
+                "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+            )
+        ).scalar()
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     with transaction(rt.sessions) as session:
         seed_district(session, load_district(DISTRICT_FILE))

@@ -92,8 +92,14 @@ class Bridge:
     def _on_message(self, _client, _userdata, msg: mqtt.MQTTMessage):
         wall, now = time.time(), time.monotonic()
         s = self.rt.settings
-        outcome = classify(msg.topic, msg.payload, self.registry, district=s.district,
-                           max_payload=s.bridge_max_payload, received_at=wall)
+        outcome = classify(
+            msg.topic,
+            msg.payload,
+            self.registry,
+            district=s.district,
+            max_payload=s.bridge_max_payload,
+            received_at=wall,
+        )
         ack = (self.generation, msg.mid) if msg.qos > 0 else None
         with self.lock:
             key, item = self._bucket(outcome, msg, wall)
@@ -111,8 +117,13 @@ class Bridge:
         if len(msg.payload) > DEAD_LETTER_PAYLOAD_LIMIT:
             detail += f" (payload kept: first {DEAD_LETTER_PAYLOAD_LIMIT} of {len(msg.payload)} bytes)"
         return DEAD_LETTER, {
-            "uid": f"{self._uid_prefix}-{next(self._uids)}", "received_at": wall, "topic": msg.topic,
-            "payload": payload, "reason": str(outcome.reason), "detail": detail, "kind": outcome.kind,
+            "uid": f"{self._uid_prefix}-{next(self._uids)}",
+            "received_at": wall,
+            "topic": msg.topic,
+            "payload": payload,
+            "reason": str(outcome.reason),
+            "detail": detail,
+            "kind": outcome.kind,
             "device_id": outcome.device_id,
         }
 
@@ -131,8 +142,9 @@ class Bridge:
                 break
             except RedisError as exc:
                 # Holding the lock here is the backpressure: no new message is taken while Redis is away.
-                log.warning("Redis unavailable (%s); holding %d messages, retrying in %.1fs", exc,
-                            len(batch.items), delay)
+                log.warning(
+                    "Redis unavailable (%s); holding %d messages, retrying in %.1fs", exc, len(batch.items), delay
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
         for generation, mid in batch.acks:
@@ -154,8 +166,7 @@ class Bridge:
             metrics.count(pipe, keys, "civic_mqtt_received", len(batch.items), kind=STATUS)
             metrics.count(pipe, keys, "civic_mqtt_accepted", len(batch.items), kind=STATUS)
         else:
-            enqueue_batch(self.queue, INGEST_JOBS[DeviceKind(key)], batch.items, batch.first_received,
-                          pipeline=pipe)
+            enqueue_batch(self.queue, INGEST_JOBS[DeviceKind(key)], batch.items, batch.first_received, pipeline=pipe)
             metrics.count(pipe, keys, "civic_mqtt_received", len(batch.items), kind=key)
             metrics.count(pipe, keys, "civic_mqtt_accepted", len(batch.items), kind=key)
             metrics.count(pipe, keys, "civic_batches_enqueued", kind=key)

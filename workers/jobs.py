@@ -48,8 +48,9 @@ def _ingest(kind: DeviceKind, record, rows: list[dict], first_received: float) -
     return stored
 
 
-def _announce(rt: Runtime, kind: DeviceKind, rows: list[dict], changes: list[dict], stored: int,
-              first_received: float) -> None:
+def _announce(
+    rt: Runtime, kind: DeviceKind, rows: list[dict], changes: list[dict], stored: int, first_received: float
+) -> None:
     last_seen: dict[str, float] = {}
     for r in rows:
         last_seen[r["device_id"]] = max(r["received_at"], last_seen.get(r["device_id"], 0.0))

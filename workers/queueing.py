@@ -21,6 +21,11 @@ DEAD_LETTER_JOB = "workers.jobs.store_dead_letters"
 def enqueue_batch(queue: Queue, func: str, *args, pipeline=None, timeout: int | None = None):
     """Enqueue one batch job with the ingest policy; with ``pipeline`` it is sent with the caller's commands."""
     return queue.enqueue_call(
-        func, args=args, timeout=timeout, result_ttl=RESULT_TTL, failure_ttl=FAILURE_TTL,
-        retry=INGEST_RETRY, pipeline=pipeline,
+        func,
+        args=args,
+        timeout=timeout,
+        result_ttl=RESULT_TTL,
+        failure_ttl=FAILURE_TTL,
+        retry=INGEST_RETRY,
+        pipeline=pipeline,
     )

@@ -13,6 +13,7 @@ REGISTRY_REPUBLISH_S = 60  # a restarted Redis gets the device registry back wit
 
 def build_scheduler(rt: Runtime) -> CronScheduler:
     cron = CronScheduler(connection=rt.redis, logging_level=rt.settings.log_level)
-    cron.register(jobs.publish_device_registry, str(Queues.DEFAULT), interval=REGISTRY_REPUBLISH_S,
-                  job_timeout=60, result_ttl=60)
+    cron.register(
+        jobs.publish_device_registry, str(Queues.DEFAULT), interval=REGISTRY_REPUBLISH_S, job_timeout=60, result_ttl=60
+    )
     return cron

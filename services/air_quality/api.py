@@ -12,8 +12,13 @@ blp = Blueprint("air", __name__, url_prefix="/api/v1/air", description="Air qual
 
 
 ReadingSchema = Schema.from_dict(
-    {"observed_at": fields.DateTime(), "received_at": fields.DateTime(), "boot": fields.Integer(),
-     "seq": fields.Integer()} | {m: fields.Float(allow_none=True) for m in MEASURES},
+    {
+        "observed_at": fields.DateTime(),
+        "received_at": fields.DateTime(),
+        "boot": fields.Integer(),
+        "seq": fields.Integer(),
+    }
+    | {m: fields.Float(allow_none=True) for m in MEASURES},
     name="Reading",
 )
 
@@ -27,8 +32,9 @@ class StationLatestSchema(Schema):
     lat = fields.Float()
     lon = fields.Float()
     pollutants = fields.List(fields.String())
-    latest = fields.Nested(ReadingSchema, allow_none=True,
-                           metadata={"description": "µg/m³; CO mg/m³; temperature °C; humidity %"})
+    latest = fields.Nested(
+        ReadingSchema, allow_none=True, metadata={"description": "µg/m³; CO mg/m³; temperature °C; humidity %"}
+    )
 
 
 @blp.route("/latest")
@@ -37,7 +43,10 @@ class Latest(MethodView):
     def get(self):
         """Every station with its newest reading (null until it has reported)."""
         return [
-            {c: getattr(s, c) for c in ("id", "name_zh", "name_en", "kind", "subdistrict_id", "lat", "lon",
-                                         "pollutants")} | {"latest": r}
+            {
+                c: getattr(s, c)
+                for c in ("id", "name_zh", "name_en", "kind", "subdistrict_id", "lat", "lon", "pollutants")
+            }
+            | {"latest": r}
             for s, r in latest_readings(db())
         ]

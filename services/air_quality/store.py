@@ -20,8 +20,14 @@ def record_air_readings(session: Session, rows: list[dict]) -> tuple[int, list[d
         session,
         AirReading,
         [
-            {"device_id": r["device_id"], "boot": r["boot"], "seq": r["seq"], "station_id": r["station_id"],
-             "observed_at": utc_from_epoch(r["observed_at"]), "received_at": utc_from_epoch(r["received_at"])}
+            {
+                "device_id": r["device_id"],
+                "boot": r["boot"],
+                "seq": r["seq"],
+                "station_id": r["station_id"],
+                "observed_at": utc_from_epoch(r["observed_at"]),
+                "received_at": utc_from_epoch(r["received_at"]),
+            }
             | {m: r.get(m) for m in MEASURES}
             for r in rows
         ],
@@ -35,12 +41,16 @@ def record_air_readings(session: Session, rows: list[dict]) -> tuple[int, list[d
         session.connection().execute(
             update(AirStation)
             .where(AirStation.id == bindparam("s_id"))
-            .where(or_(AirStation.latest_boot.is_(None),
-                       AirStation.latest_boot < bindparam("s_boot"),
-                       and_(AirStation.latest_boot == bindparam("s_boot"),
-                            AirStation.latest_seq < bindparam("s_seq"))))
-            .values(latest_reading_id=bindparam("s_rid"), latest_boot=bindparam("s_boot"),
-                    latest_seq=bindparam("s_seq")),
+            .where(
+                or_(
+                    AirStation.latest_boot.is_(None),
+                    AirStation.latest_boot < bindparam("s_boot"),
+                    and_(AirStation.latest_boot == bindparam("s_boot"), AirStation.latest_seq < bindparam("s_seq")),
+                )
+            )
+            .values(
+                latest_reading_id=bindparam("s_rid"), latest_boot=bindparam("s_boot"), latest_seq=bindparam("s_seq")
+            ),
             [{"s_id": sid, "s_rid": r["id"], "s_boot": r["boot"], "s_seq": r["seq"]} for sid, r in newest.items()],
         )
     return len(ids), [
@@ -50,13 +60,12 @@ def record_air_readings(session: Session, rows: list[dict]) -> tuple[int, list[d
 
 
 def latest_readings(session: Session) -> list[tuple[AirStation, AirReading | None]]:
-    return list(
-        session.execute(
-            select(AirStation, AirReading)
-            .outerjoin(AirReading, AirReading.id == AirStation.latest_reading_id)
-            .order_by(AirStation.id)
-        ).tuples()
+    query = (
+        select(AirStation, AirReading)
+        .outerjoin(AirReading, AirReading.id == AirStation.latest_reading_id)
+        .order_by(AirStation.id)
     )
+    return [(station, reading) for station, reading in session.execute(query)]
 
 
 def count_readings(session: Session) -> int:

@@ -37,8 +37,13 @@ def seed_district(session: Session, district: District) -> dict[str, int]:
     return added
 
 
-def list_devices(session: Session, kind: str | None = None, facility_id: str | None = None,
-                 station_id: str | None = None, active: bool | None = None) -> list[Device]:
+def list_devices(
+    session: Session,
+    kind: str | None = None,
+    facility_id: str | None = None,
+    station_id: str | None = None,
+    active: bool | None = None,
+) -> list[Device]:
     query = select(Device).order_by(Device.id)
     if kind:
         query = query.where(Device.kind == kind)

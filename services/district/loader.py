@@ -60,38 +60,67 @@ def load_district(path: Path) -> District:
         if not 0 <= fac["smart_berths"] <= fac["berths"]:
             raise ValueError(f"facility {fac['id']}: smart_berths must be between 0 and berths")
         loc = fac["location"]
-        facilities.append({
-            "id": fac["id"], "name_zh": fac["name_zh"], "name_en": fac["name_en"], "kind": fac["kind"],
-            "subdistrict_id": fac["subdistrict"], "address_zh": fac.get("address_zh", ""),
-            "address_en": fac.get("address_en", ""), "lat": loc["lat"], "lon": loc["lon"],
-            "opened": fac.get("opened"),
-        })
+        facilities.append(
+            {
+                "id": fac["id"],
+                "name_zh": fac["name_zh"],
+                "name_en": fac["name_en"],
+                "kind": fac["kind"],
+                "subdistrict_id": fac["subdistrict"],
+                "address_zh": fac.get("address_zh", ""),
+                "address_en": fac.get("address_en", ""),
+                "lat": loc["lat"],
+                "lon": loc["lon"],
+                "opened": fac.get("opened"),
+            }
+        )
         for n in range(1, fac["berths"] + 1):
             bid = berth_id(fac["id"], n)
             smart = n <= fac["smart_berths"]
-            berths.append({"id": bid, "facility_id": fac["id"], "smart": smart,
-                           "device_id": sensor_id(bid) if smart else None})
+            berths.append(
+                {"id": bid, "facility_id": fac["id"], "smart": smart, "device_id": sensor_id(bid) if smart else None}
+            )
             if smart:
-                devices.append(DeviceSpec(
-                    id=sensor_id(bid), kind=DeviceKind.PARKING_BERTH,
-                    address=device_address(DeviceKind.PARKING_BERTH, fac["id"], bid),
-                    subdistrict_id=fac["subdistrict"], lat=loc["lat"], lon=loc["lon"],
-                    facility_id=fac["id"], berth_id=bid,
-                ))
+                devices.append(
+                    DeviceSpec(
+                        id=sensor_id(bid),
+                        kind=DeviceKind.PARKING_BERTH,
+                        address=device_address(DeviceKind.PARKING_BERTH, fac["id"], bid),
+                        subdistrict_id=fac["subdistrict"],
+                        lat=loc["lat"],
+                        lon=loc["lon"],
+                        facility_id=fac["id"],
+                        berth_id=bid,
+                    )
+                )
 
     stations = []
     for st in raw.get("air_stations", []):
         if st["subdistrict"] not in known:
             raise ValueError(f"station {st['id']}: unknown subdistrict {st['subdistrict']!r}")
         loc = st["location"]
-        stations.append({
-            "id": st["id"], "name_zh": st["name_zh"], "name_en": st["name_en"], "kind": st["kind"],
-            "subdistrict_id": st["subdistrict"], "lat": loc["lat"], "lon": loc["lon"],
-            "pollutants": list(st.get("pollutants", [])), "device_id": sensor_id(st["id"]),
-        })
-        devices.append(DeviceSpec(
-            id=sensor_id(st["id"]), kind=DeviceKind.AIR_STATION,
-            address=device_address(DeviceKind.AIR_STATION, st["id"]),
-            subdistrict_id=st["subdistrict"], lat=loc["lat"], lon=loc["lon"], station_id=st["id"],
-        ))
+        stations.append(
+            {
+                "id": st["id"],
+                "name_zh": st["name_zh"],
+                "name_en": st["name_en"],
+                "kind": st["kind"],
+                "subdistrict_id": st["subdistrict"],
+                "lat": loc["lat"],
+                "lon": loc["lon"],
+                "pollutants": list(st.get("pollutants", [])),
+                "device_id": sensor_id(st["id"]),
+            }
+        )
+        devices.append(
+            DeviceSpec(
+                id=sensor_id(st["id"]),
+                kind=DeviceKind.AIR_STATION,
+                address=device_address(DeviceKind.AIR_STATION, st["id"]),
+                subdistrict_id=st["subdistrict"],
+                lat=loc["lat"],
+                lon=loc["lon"],
+                station_id=st["id"],
+            )
+        )
     return District(raw["district"]["id"], raw, subdistricts, communities, facilities, berths, stations, devices)

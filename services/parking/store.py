@@ -22,8 +22,12 @@ def record_berth_events(session: Session, rows: list[dict]) -> tuple[int, list[d
         BerthEvent,
         [
             {
-                "device_id": r["device_id"], "boot": r["boot"], "seq": r["seq"], "berth_id": r["berth_id"],
-                "occupied": r["occupied"], "observed_at": utc_from_epoch(r["observed_at"]),
+                "device_id": r["device_id"],
+                "boot": r["boot"],
+                "seq": r["seq"],
+                "berth_id": r["berth_id"],
+                "occupied": r["occupied"],
+                "observed_at": utc_from_epoch(r["observed_at"]),
                 "received_at": utc_from_epoch(r["received_at"]),
             }
             for r in rows
@@ -48,20 +52,42 @@ def record_berth_events(session: Session, rows: list[dict]) -> tuple[int, list[d
         new = next_status((status, boot, seq), event)
         if new is None:
             continue
-        updates.append({"b_id": berth_id, "b_status": str(new), "b_boot": event["boot"], "b_seq": event["seq"],
-                        "b_at": utc_from_epoch(event["observed_at"])})
+        updates.append(
+            {
+                "b_id": berth_id,
+                "b_status": str(new),
+                "b_boot": event["boot"],
+                "b_seq": event["seq"],
+                "b_at": utc_from_epoch(event["observed_at"]),
+            }
+        )
         if new != status:
-            changes.append({"berth_id": berth_id, "facility_id": event["facility_id"], "status": str(new),
-                            "previous": status, "observed_at": event["observed_at"]})
+            changes.append(
+                {
+                    "berth_id": berth_id,
+                    "facility_id": event["facility_id"],
+                    "status": str(new),
+                    "previous": status,
+                    "observed_at": event["observed_at"],
+                }
+            )
     if updates:
         session.connection().execute(
             update(Berth)
             .where(Berth.id == bindparam("b_id"))
-            .where(or_(Berth.status_boot.is_(None),
-                       Berth.status_boot < bindparam("b_boot"),
-                       and_(Berth.status_boot == bindparam("b_boot"), Berth.status_seq < bindparam("b_seq"))))
-            .values(status=bindparam("b_status"), status_boot=bindparam("b_boot"),
-                    status_seq=bindparam("b_seq"), status_at=bindparam("b_at")),
+            .where(
+                or_(
+                    Berth.status_boot.is_(None),
+                    Berth.status_boot < bindparam("b_boot"),
+                    and_(Berth.status_boot == bindparam("b_boot"), Berth.status_seq < bindparam("b_seq")),
+                )
+            )
+            .values(
+                status=bindparam("b_status"),
+                status_boot=bindparam("b_boot"),
+                status_seq=bindparam("b_seq"),
+                status_at=bindparam("b_at"),
+            ),
             updates,
         )
     return len(fresh), changes

@@ -10,8 +10,12 @@ from services.pipeline.models import DeadLetter
 from services.pipeline.requeue import requeue
 from services.pipeline.store import counts_by_reason, list_dead_letters, purge
 
-blp = Blueprint("dead_letters", __name__, url_prefix="/api/v1/dead-letters",
-                description="Messages the bridge refused, with their reasons 被拒收的消息")
+blp = Blueprint(
+    "dead_letters",
+    __name__,
+    url_prefix="/api/v1/dead-letters",
+    description="Messages the bridge refused, with their reasons 被拒收的消息",
+)
 
 REASONS = [r.value for r in Reason]
 STATUSES = ["pending", "requeued"]

@@ -81,6 +81,7 @@ class Registry:
     def __len__(self) -> int:
         return len(self.by_address)
 
+
 SCHEMAS = {DeviceKind.PARKING_BERTH: BerthStateMessage(), DeviceKind.AIR_STATION: AirReadingMessage()}
 DEVICE_STATUSES = frozenset({"online", "offline"})
 
@@ -177,4 +178,3 @@ def _status(device_id: str, payload: bytes, registry: Registry) -> Outcome:
     if text not in DEVICE_STATUSES:
         return Rejected(Reason.INVALID, f"status must be one of {sorted(DEVICE_STATUSES)}", "status", device_id)
     return StatusUpdate(device_id, text)
-

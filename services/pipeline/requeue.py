@@ -18,8 +18,14 @@ from workers.queueing import INGEST_JOBS, enqueue_batch
 def requeue(rt: Runtime, session: Session, letter: DeadLetter) -> Accepted | StatusUpdate | Rejected:
     """Validate the stored message again, exactly as the bridge would; enqueue it if it now passes."""
     s = rt.settings
-    outcome = classify(letter.topic, letter.payload, read_registry(rt.redis, rt.keys), district=s.district,
-                       max_payload=s.bridge_max_payload, received_at=letter.received_at.timestamp())
+    outcome = classify(
+        letter.topic,
+        letter.payload,
+        read_registry(rt.redis, rt.keys),
+        district=s.district,
+        max_payload=s.bridge_max_payload,
+        received_at=letter.received_at.timestamp(),
+    )
     if isinstance(outcome, Rejected):
         return outcome
     pipe = rt.redis.pipeline(transaction=True)

@@ -15,17 +15,24 @@ def record_dead_letters(session: Session, items: list[dict]) -> int:
     """Store refused messages once each (keyed by the bridge's uid); return how many were new."""
     rows = [
         {
-            "uid": i["uid"], "received_at": datetime.fromtimestamp(i["received_at"], UTC), "topic": i["topic"],
-            "payload": i["payload"], "reason": i["reason"], "detail": i["detail"], "kind": i.get("kind"),
-            "device_id": i.get("device_id"), "status": "pending",
+            "uid": i["uid"],
+            "received_at": datetime.fromtimestamp(i["received_at"], UTC),
+            "topic": i["topic"],
+            "payload": i["payload"],
+            "reason": i["reason"],
+            "detail": i["detail"],
+            "kind": i.get("kind"),
+            "device_id": i.get("device_id"),
+            "status": "pending",
         }
         for i in items
     ]
     return len(insert_ignoring_duplicates(session, DeadLetter, rows, ["uid"], returning=(DeadLetter.id,)))
 
 
-def list_dead_letters(session: Session, reason: str | None = None, status: str | None = None,
-                      limit: int = 100, offset: int = 0) -> tuple[list[DeadLetter], int]:
+def list_dead_letters(
+    session: Session, reason: str | None = None, status: str | None = None, limit: int = 100, offset: int = 0
+) -> tuple[list[DeadLetter], int]:
     query = select(DeadLetter)
     if reason:
         query = query.where(DeadLetter.reason == reason)

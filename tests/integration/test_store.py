@@ -17,8 +17,16 @@ BERTH, DEVICE, FACILITY = "P-ZIYANGLI-001", "S-P-ZIYANGLI-001", "P-ZIYANGLI"
 
 def event(boot, seq, occupied):
     now = time.time()
-    return {"device_id": DEVICE, "boot": boot, "seq": seq, "berth_id": BERTH, "facility_id": FACILITY,
-            "occupied": occupied, "observed_at": now, "received_at": now}
+    return {
+        "device_id": DEVICE,
+        "boot": boot,
+        "seq": seq,
+        "berth_id": BERTH,
+        "facility_id": FACILITY,
+        "occupied": occupied,
+        "observed_at": now,
+        "received_at": now,
+    }
 
 
 def store(runtime, rows):
@@ -68,8 +76,15 @@ def test_air_station_points_at_its_newest_reading(runtime):
     now = time.time()
 
     def reading(seq, pm25):
-        return {"device_id": "S-AQ-HEPING-01", "boot": 1, "seq": seq, "station_id": "AQ-HEPING-01",
-                "observed_at": now + seq, "received_at": now, "pm25": pm25}
+        return {
+            "device_id": "S-AQ-HEPING-01",
+            "boot": 1,
+            "seq": seq,
+            "station_id": "AQ-HEPING-01",
+            "observed_at": now + seq,
+            "received_at": now,
+            "pm25": pm25,
+        }
 
     with transaction(runtime.sessions) as session:
         assert record_air_readings(session, [reading(2, 40.0), reading(1, 30.0)])[0] == 2
@@ -81,8 +96,14 @@ def test_air_station_points_at_its_newest_reading(runtime):
 
 
 def test_dead_letters_are_kept_once_per_uid(runtime):
-    item = {"uid": "bridge-1-1", "received_at": time.time(), "topic": "heping/x", "payload": b"\xff<b>",
-            "reason": "encoding", "detail": "not UTF-8"}
+    item = {
+        "uid": "bridge-1-1",
+        "received_at": time.time(),
+        "topic": "heping/x",
+        "payload": b"\xff<b>",
+        "reason": "encoding",
+        "detail": "not UTF-8",
+    }
     with transaction(runtime.sessions) as session:
         assert record_dead_letters(session, [item, item]) == 1
     with transaction(runtime.sessions) as session:

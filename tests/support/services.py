@@ -153,8 +153,9 @@ class Process:
     def __init__(self, args: list[str], env: dict[str, str], name: str, workdir: Path):
         self.name, self.log_path = name, workdir / f"{name}.log"
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "services.cli", *args], env=env, cwd=ROOT,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", *args], env=env, cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT
+        )
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -181,8 +182,11 @@ def publish(mqtt_url: str, messages: list[tuple[str, bytes]], client_id: str | N
     from config.settings import parse_mqtt_url
 
     target = parse_mqtt_url(mqtt_url)
-    client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id or f"test-pub-{uuid.uuid4().hex[:8]}",
-                         protocol=mqtt.MQTTv311)
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=client_id or f"test-pub-{uuid.uuid4().hex[:8]}",
+        protocol=mqtt.MQTTv311,
+    )
     if target.username:
         client.username_pw_set(target.username, target.password)
     client.connect(target.host, target.port)

@@ -10,11 +10,13 @@ from services.pipeline.intake import Accepted, DeviceRef, Reason, Registry, Reje
 
 BERTH_TOPIC = "heping/parking/P-A/P-A-001/state"
 AIR_TOPIC = "heping/air/AQ-1/reading"
-REGISTRY = Registry([
-    ("parking/P-A/P-A-001", DeviceRef("S-P-A-001", "parking_berth", True, "P-A", "P-A-001")),
-    ("parking/P-A/P-A-002", DeviceRef("S-P-A-002", "parking_berth", False, "P-A", "P-A-002")),
-    ("air/AQ-1", DeviceRef("S-AQ-1", "air_station", True, station_id="AQ-1")),
-])
+REGISTRY = Registry(
+    [
+        ("parking/P-A/P-A-001", DeviceRef("S-P-A-001", "parking_berth", True, "P-A", "P-A-001")),
+        ("parking/P-A/P-A-002", DeviceRef("S-P-A-002", "parking_berth", False, "P-A", "P-A-002")),
+        ("air/AQ-1", DeviceRef("S-AQ-1", "air_station", True, station_id="AQ-1")),
+    ]
+)
 NOW = "2026-11-26T03:00:00+00:00"
 
 
