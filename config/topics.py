@@ -11,6 +11,14 @@ class DeviceKind(StrEnum):
     AIR_STATION = "air_station"
 
 
+class EventKind(StrEnum):
+    """Kinds of live events on the events channel (and the SSE stream's ``event:`` field)."""
+
+    PARKING_BERTH = "parking_berth"
+    AIR_STATION = "air_station"
+    DEVICE_STATUS = "device_status"
+
+
 class Queues(StrEnum):
     """RQ queues, listed in the order a worker serves them."""
 

@@ -40,11 +40,12 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
 
     from services.air_quality.api import blp as air_blp
     from services.devices.api import blp as devices_blp
+    from services.events.api import blp as events_blp
     from services.health import bp as health_bp
     from services.parking.api import blp as parking_blp
     from services.pipeline.api import blp as pipeline_blp
 
-    for blp in (devices_blp, parking_blp, air_blp, pipeline_blp):
+    for blp in (devices_blp, parking_blp, air_blp, pipeline_blp, events_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
 

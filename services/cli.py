@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 
 import click
@@ -31,11 +32,50 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def web(host: str, port: int) -> None:
-    """Serve the web app and APIs (development server; production uses gunicorn)."""
-    from services.app import create_app
+@click.option("--rate", default=20.0, show_default=True, help="Simulated readings per second (0: no simulator).")
+def run(host: str, port: int, rate: float) -> None:
+    """Run the whole platform; embedded Redis, broker and SQLite for every URL that is not set."""
+    from workers.supervisor import run_platform
 
-    create_app(_settings()).run(host=host, port=port, threaded=True)
+    run_platform(_settings(), host, port, rate or None)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, help="gunicorn worker processes.")
+@click.option("--threads", default=8, show_default=True, help="Threads per worker (live streams hold one each).")
+def web(host: str, port: int, workers: int, threads: int) -> None:
+    """Serve the web app and APIs with gunicorn."""
+    _settings()
+    os.execvp(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--access-logfile",
+            "-",
+            "services.app:create_app()",
+        ],
+    )
+
+
+@main.command("embedded-broker", hidden=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=1883, show_default=True, type=int)
+def embedded_broker(host: str, port: int) -> None:
+    """Serve MQTT with the embedded broker (amqtt); `civic run` starts it when MQTT_URL is unset."""
+    from workers.embedded import run_embedded_broker
+
+    _settings()
+    run_embedded_broker(host, port)
 
 
 @main.command()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import logging
 import signal
 import socket
@@ -18,7 +19,7 @@ import time
 import paho.mqtt.client as mqtt
 from redis.exceptions import RedisError
 
-from config.topics import DeviceKind, shared
+from config.topics import DeviceKind, EventKind, shared
 from services.devices.store import read_registry
 from services.pipeline import metrics
 from services.pipeline.intake import Accepted, Registry, Rejected, StatusUpdate, classify
@@ -163,6 +164,9 @@ class Bridge:
             latest = {i["device_id"]: i for i in batch.items}
             pipe.hset(keys.device_status, mapping={d: i["status"] for d, i in latest.items()})
             pipe.hset(keys.last_seen, mapping={d: i["received_at"] for d, i in latest.items()})
+            for item in latest.values():
+                event = {"kind": str(EventKind.DEVICE_STATUS), **item}
+                pipe.publish(keys.events_channel, json.dumps(event, ensure_ascii=False))
             metrics.count(pipe, keys, "civic_mqtt_received", len(batch.items), kind=STATUS)
             metrics.count(pipe, keys, "civic_mqtt_accepted", len(batch.items), kind=STATUS)
         else:

@@ -29,4 +29,6 @@ def run_worker(rt: Runtime, burst: bool = False, name: str | None = None) -> boo
         name=name,
         maintenance_interval=rt.settings.worker_maintenance_interval,
     )
-    return worker.work(burst=burst, with_scheduler=True, logging_level=rt.settings.log_level)
+    # rq logs three lines per job at INFO: at thousands of readings a second that drowns everything else.
+    level = "WARNING" if rt.settings.log_level == "INFO" else rt.settings.log_level
+    return worker.work(burst=burst, with_scheduler=True, logging_level=level)
