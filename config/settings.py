@@ -35,6 +35,10 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BRIDGE_CLIENT_ID", "", "MQTT client id (keeps its broker session). Unset: civic-bridge-<host>."),
     Variable("JOB_TIMEOUT", "30", "Seconds an ingest job may run before RQ kills and retries it."),
     Variable("WORKER_MAINTENANCE_INTERVAL", "30", "Seconds between RQ maintenance passes (retry dead workers' jobs)."),
+    Variable(
+        "MOSQUITTO_AUTH_DIR", "", "Where `civic broker files` writes passwd and acl. Unset: CIVIC_DATA_DIR/mosquitto."
+    ),
+    Variable("MOSQUITTO_PID_FILE", "", "Mosquitto's pid file: provisioning sends it SIGHUP to reload credentials."),
     Variable("LOG_LEVEL", "INFO", "Python logging level for every process."),
 )
 
@@ -91,6 +95,8 @@ class Settings:
     bridge_client_id: str
     job_timeout: int
     worker_maintenance_interval: int
+    mosquitto_auth_dir: Path
+    mosquitto_pid_file: Path | None
     log_level: str
 
     @classmethod
@@ -117,6 +123,8 @@ class Settings:
             bridge_client_id=raw["BRIDGE_CLIENT_ID"],
             job_timeout=_int(raw["JOB_TIMEOUT"], "JOB_TIMEOUT"),
             worker_maintenance_interval=_int(raw["WORKER_MAINTENANCE_INTERVAL"], "WORKER_MAINTENANCE_INTERVAL"),
+            mosquitto_auth_dir=Path(raw["MOSQUITTO_AUTH_DIR"] or data_dir / "mosquitto"),
+            mosquitto_pid_file=Path(raw["MOSQUITTO_PID_FILE"]) if raw["MOSQUITTO_PID_FILE"] else None,
             log_level=raw["LOG_LEVEL"].upper(),
         )
 

@@ -7,7 +7,6 @@ through paho's external-loop API (``socket()``, ``loop_read()``, ``loop_write()`
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import selectors
@@ -15,14 +14,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import paho.mqtt.client as paho
 
 from config.settings import MqttTarget
 from config.topics import DeviceKind, Topics
-from sensors.values import air_reading, initial_occupied, next_occupied
+from sensors.device import Identity, Message, Sensor, choose_devices, device_time
+from sensors.faults import NO_FAULTS, SimulationFaults, choose_silent, decide, malformed_class
 from services.district.loader import DeviceSpec, District
 
 log = logging.getLogger(__name__)
@@ -39,63 +39,75 @@ ONLINE, OFFLINE = "online", "offline"
 
 @dataclass
 class SimulationReport:
-    """Running totals; ``seconds`` is the publishing phase only, so published/seconds is the achieved rate."""
+    """Running totals; ``seconds`` is the publishing phase only, so published/seconds is the achieved rate.
+
+    ``published`` and ``acked`` count distinct valid readings (by identity), sent and PUBACKed. Fault
+    injection is counted apart: ``duplicates`` extra copies sent, ``reordered`` readings sent after a newer
+    one, ``malformed`` malformed messages sent (per class in ``malformed_by_class``), ``reboots`` boot bumps,
+    ``silent_devices`` connected devices that never publish.
+    """
 
     published: int = 0
     acked: int = 0
     by_kind: dict[str, int] = field(default_factory=dict)
     devices: int = 0
     seconds: float = 0.0
+    duplicates: int = 0
+    reordered: int = 0
+    malformed: int = 0
+    malformed_by_class: dict[str, int] = field(default_factory=dict)
+    reboots: int = 0
+    silent_devices: int = 0
+
+    def snapshot(self, seconds: float) -> SimulationReport:
+        """A copy for a progress callback, so the caller never sees totals change under it."""
+        return replace(
+            self, by_kind=dict(self.by_kind), malformed_by_class=dict(self.malformed_by_class), seconds=seconds
+        )
 
 
 @dataclass(eq=False)
 class _Device:
-    """One simulated device: its MQTT client, its topics and what it last reported."""
+    """One simulated device's connection: its MQTT client, its topics and the messages awaiting PUBACK."""
 
-    spec: DeviceSpec
+    sensor: Sensor
     client: paho.Client
     topic: str
     status_topic: str
-    pollutants: tuple[str, ...] = ()
-    seq: int = 0
-    occupied: bool = False
-    air_state: dict[str, float] = field(default_factory=dict)
-    battery: float | None = None
-    rssi: int = -80
     connected: bool = False
     sock: object | None = None  # the socket registered with the selector, if any
     events: int = 0  # selector events currently registered (0: not registered)
-    readings: set[int] = field(default_factory=set)  # mids of readings awaiting PUBACK
+    readings: dict[int, Identity] = field(default_factory=dict)  # mid -> identity of valid readings sent
+    extras: set[int] = field(default_factory=set)  # mids of duplicate copies and malformed messages
     statuses: set[int] = field(default_factory=set)  # mids of status messages awaiting PUBACK
 
-
-def choose_devices(
-    district: District, *, seed: int, max_devices: int | None, kinds: set[str] | None
-) -> list[DeviceSpec]:
-    """Devices to simulate: air stations first (so both kinds appear), then berths in a seeded shuffle."""
-    wanted = [d for d in district.devices if kinds is None or d.kind in kinds]
-    air = [d for d in wanted if d.kind is DeviceKind.AIR_STATION]
-    others = [d for d in wanted if d.kind is not DeviceKind.AIR_STATION]
-    random.Random(seed).shuffle(others)
-    chosen = air + others
-    return chosen if max_devices is None else chosen[:max_devices]
-
-
-def _iso_now() -> tuple[datetime, str]:
-    """Current UTC time and its ISO 8601 form with milliseconds and offset, as devices send it."""
-    now = datetime.now(UTC)
-    return now, now.isoformat(timespec="milliseconds")
+    @property
+    def spec(self) -> DeviceSpec:
+        return self.sensor.spec
 
 
 class _Simulation:
     """State of one run: the devices, the selector over their sockets and the report being built."""
 
-    def __init__(self, mqtt_target: MqttTarget, district: District, topics: Topics, seed: int, prefix: str):
+    def __init__(
+        self,
+        mqtt_target: MqttTarget,
+        district: District,
+        topics: Topics,
+        seed: int,
+        prefix: str,
+        faults: SimulationFaults | None = None,
+        record_ids: list | None = None,
+    ):
         self.target = mqtt_target
         self.district = district
         self.topics = topics
         self.prefix = prefix
         self.rng = random.Random(seed)
+        # Faults draw from their own stream: switching them on does not change the values devices report.
+        self.faults = faults if faults is not None and faults.enabled else None
+        self.fault_rng = random.Random(f"faults:{seed}")
+        self.record_ids = record_ids
         self.tz = ZoneInfo(district.raw.get("district", {}).get("timezone", "Asia/Shanghai"))
         # A restarted simulator must look like rebooted devices, so boot is the start time, not a constant.
         self.boot = int(time.time())
@@ -119,15 +131,9 @@ class _Simulation:
             client.username_pw_set(self.target.username, self.target.password)
         status_topic = self.topics.device_status(spec.id)
         client.will_set(status_topic, OFFLINE, qos=1, retain=True)
-        dev = _Device(spec=spec, client=client, topic=self._reading_topic(spec), status_topic=status_topic)
-        if spec.kind is DeviceKind.AIR_STATION:
-            dev.pollutants = tuple(self._station(spec.station_id).get("pollutants", ()))
-            dev.rssi = self.rng.randint(-75, -50)  # mains-powered, wired or good cellular
-        else:
-            local = datetime.now(self.tz)
-            dev.occupied = initial_occupied(self.rng, local)
-            dev.battery = round(self.rng.uniform(40.0, 100.0), 1)  # battery-powered NB-IoT magnetometer
-            dev.rssi = self.rng.randint(-115, -70)
+        pollutants = tuple(self._station(spec.station_id).get("pollutants", ()))
+        sensor = Sensor.create(spec, self.rng, boot=self.boot, local=datetime.now(self.tz), pollutants=pollutants)
+        dev = _Device(sensor=sensor, client=client, topic=self._reading_topic(spec), status_topic=status_topic)
         client.user_data_set(dev)
         client.on_connect = self._on_connect
         client.on_publish = self._on_publish
@@ -153,11 +159,14 @@ class _Simulation:
         self._publish_status(dev, ONLINE)
 
     def _on_publish(self, client, dev: _Device, mid, reason_code, properties) -> None:
-        """Count PUBACKs of readings; status messages are tracked separately."""
-        if mid in dev.readings:
-            dev.readings.discard(mid)
+        """Count PUBACKs of valid readings (a duplicate's copy is not counted again); statuses apart."""
+        identity = dev.readings.pop(mid, None)
+        if identity is not None:
             self.report.acked += 1
+            if self.record_ids is not None:
+                self.record_ids.append((dev.spec.id, *identity))
         else:
+            dev.extras.discard(mid)
             dev.statuses.discard(mid)
 
     def _on_disconnect(self, client, dev: _Device, flags, reason_code, properties) -> None:
@@ -242,33 +251,43 @@ class _Simulation:
         if self.devices and not connected and not stop.is_set():
             raise ConnectionError(f"no device could connect to MQTT broker {self.target.host}:{self.target.port}")
 
-    def publish_reading(self, dev: _Device) -> bool:
-        """Publish the device's next reading (QoS 1); False when the client would not take it."""
-        now, ts = _iso_now()
-        body: dict[str, object] = {"boot": self.boot, "seq": dev.seq + 1, "ts": ts, "rssi": self._rssi(dev)}
-        if dev.battery is not None:
-            dev.battery = max(0.0, round(dev.battery - 0.01, 2))  # exaggerated drain so it visibly moves
-            body["battery"] = round(dev.battery, 1)
-        local = now.astimezone(self.tz)
-        if dev.spec.kind is DeviceKind.AIR_STATION:
-            body.update(air_reading(self.rng, dev.pollutants, local, dev.air_state))
-        else:
-            dev.occupied = next_occupied(self.rng, dev.occupied, local)
-            body["occupied"] = dev.occupied
-        info = dev.client.publish(dev.topic, json.dumps(body, separators=(",", ":")), qos=1)
+    def publish_reading(self, dev: _Device) -> None:
+        """Publish the device's next reading (QoS 1), with whatever faults this slot draws."""
+        now, ts = device_time()
+        plan = decide(self.fault_rng, self.faults) if self.faults else NO_FAULTS
+        self.report.reboots += plan.reboot
+        cls = malformed_class(self.report.malformed)
+        for message in dev.sensor.turn(plan, self.rng, ts, now.astimezone(self.tz), malformed=cls):
+            self._send(dev, message)
+
+    def release_held(self) -> None:
+        """Send the readings still held back once publishing stops."""
+        for dev in self.devices:
+            for message in dev.sensor.release():
+                if dev.connected:
+                    self._send(dev, message)
+
+    def _send(self, dev: _Device, message: Message) -> None:
+        """Publish one message and count it: distinct valid readings apart from injected faults."""
+        info = dev.client.publish(dev.topic, message.payload, qos=1)
         self.sync(dev)
         if info.rc != paho.MQTT_ERR_SUCCESS:
-            return False
-        dev.seq += 1
-        dev.readings.add(info.mid)
+            return
+        r = self.report
+        if message.identity is None or message.copy:
+            dev.extras.add(info.mid)  # awaited, but its PUBACK acknowledges no new reading
+            if message.copy:
+                r.duplicates += 1
+            else:
+                r.malformed += 1
+                cls = str(message.malformed)
+                r.malformed_by_class[cls] = r.malformed_by_class.get(cls, 0) + 1
+            return
+        dev.readings[info.mid] = message.identity
         kind = str(dev.spec.kind)
-        self.report.published += 1
-        self.report.by_kind[kind] = self.report.by_kind.get(kind, 0) + 1
-        return True
-
-    def _rssi(self, dev: _Device) -> int:
-        """Signal strength jitters a few dB around the device's own level."""
-        return max(-150, min(0, dev.rssi + self.rng.randint(-3, 3)))
+        r.published += 1
+        r.by_kind[kind] = r.by_kind.get(kind, 0) + 1
+        r.reordered += message.late
 
     def _publish_status(self, dev: _Device, status: str) -> None:
         info = dev.client.publish(dev.status_topic, status, qos=1, retain=True)
@@ -277,10 +296,14 @@ class _Simulation:
         self.sync(dev)
 
     def publish_for(self, rate: float, duration: float, stop: threading.Event, tick: Callable[[], None]) -> None:
-        """Publish readings round-robin over connected devices at ``rate`` per second for ``duration`` seconds."""
-        active = [d for d in self.devices if d.connected]
-        if not active:
+        """Publish readings round-robin over connected devices at ``rate`` per second for ``duration`` seconds.
+
+        Silent devices keep their connection but get no turn, so the others still make up the whole rate.
+        """
+        linked = [d for d in self.devices if d.connected]
+        if not linked:
             return
+        active = [d for d in linked if not d.sensor.silent]
         started = time.monotonic()
         attempts, turn = 0, 0
         while not stop.is_set():
@@ -290,12 +313,13 @@ class _Simulation:
             # Publish what the schedule says is due, but cap a catch-up burst so reads still get serviced.
             due = min(int(elapsed * rate) + 1 - attempts, max(1, int(rate * MAX_BURST)))
             for _ in range(max(0, due)):
-                dev = active[turn % len(active)]
-                turn += 1
                 attempts += 1
-                if dev.connected:
-                    self.publish_reading(dev)
-            if not any(d.connected for d in active):
+                if active:
+                    dev = active[turn % len(active)]
+                    turn += 1
+                    if dev.connected:
+                        self.publish_reading(dev)
+            if not any(d.connected for d in linked):
                 log.error("every device has lost its connection; stopping early")
                 break
             tick()
@@ -342,17 +366,25 @@ def run_simulation(
     client_id_prefix: str = "",
     progress: Callable[[SimulationReport], None] | None = None,
     stop: threading.Event | None = None,
+    faults: SimulationFaults | None = None,
+    record_ids: list | None = None,
 ) -> SimulationReport:
     """Connect the chosen devices, publish readings at ``rate``/s for ``duration`` s, then shut down cleanly.
 
-    Raises ConnectionError when no device can connect to the broker at all.
+    ``faults`` injects duplicates, reordering, malformed messages, silent devices and reboots, all drawn
+    from the seed. When ``record_ids`` is a list, ``(device_id, boot, seq)`` of every PUBACKed valid reading
+    is appended to it. Raises ConnectionError when no device can connect to the broker at all.
     """
     if rate <= 0 or duration < 0:
         raise ValueError(f"rate must be > 0 and duration >= 0, got rate={rate}, duration={duration}")
     stop = stop or threading.Event()
-    sim = _Simulation(mqtt, district, topics, seed, client_id_prefix)
+    sim = _Simulation(mqtt, district, topics, seed, client_id_prefix, faults, record_ids)
     for spec in choose_devices(district, seed=seed, max_devices=max_devices, kinds=kinds):
         sim.add_device(spec)
+    if sim.faults:
+        silent = choose_silent(sim.fault_rng, [d.spec.id for d in sim.devices], sim.faults.silent_rate)
+        for dev in sim.devices:
+            dev.sensor.silent = dev.spec.id in silent
     state = {"next_progress": 0.0, "next_misc": time.monotonic() + 1.0, "started": None}
 
     def tick() -> None:
@@ -363,18 +395,18 @@ def run_simulation(
             sim.housekeeping()
         if progress and state["started"] is not None and now >= state["next_progress"]:
             state["next_progress"] = now + 1.0
-            progress(replace(sim.report, by_kind=dict(sim.report.by_kind), seconds=now - state["started"]))
+            progress(sim.report.snapshot(now - state["started"]))
 
     try:
         sim.connect_all(stop)
         sim.report.devices = sum(d.connected for d in sim.devices)
+        sim.report.silent_devices = sum(d.connected and d.sensor.silent for d in sim.devices)
         state["started"] = state["next_progress"] = time.monotonic()
         sim.publish_for(rate, duration, stop, tick)
+        sim.release_held()
         sim.report.seconds = time.monotonic() - state["started"]
         if not sim.wait_for(
-            lambda: sim.report.acked < sim.report.published and any(d.readings and d.connected for d in sim.devices),
-            DRAIN_WAIT,
-            tick,
+            lambda: any((d.readings or d.extras) and d.connected for d in sim.devices), DRAIN_WAIT, tick
         ):
             log.warning(
                 "%d readings still unacknowledged after %.0f s", sim.report.published - sim.report.acked, DRAIN_WAIT
@@ -390,4 +422,13 @@ def run_simulation(
         r.seconds,
         r.published / r.seconds if r.seconds else 0.0,
     )
+    if sim.faults:
+        log.info(
+            "faults: %d duplicates, %d reordered, %d malformed, %d reboots, %d silent devices",
+            r.duplicates,
+            r.reordered,
+            r.malformed,
+            r.reboots,
+            r.silent_devices,
+        )
     return sim.report

@@ -105,28 +105,61 @@ def scheduler() -> None:
     build_scheduler(_runtime()).start()
 
 
+def _probability(_ctx, param, value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise click.BadParameter(f"{param.name} is a probability between 0 and 1")
+    return value
+
+
 @main.command()
 @click.option("--rate", default=50.0, show_default=True, help="Readings per second, all devices together.")
 @click.option("--duration", default=60.0, show_default=True, help="Seconds to run (0: until Ctrl-C).")
-@click.option("--seed", default=1, show_default=True, help="Random seed: same seed, same readings.")
+@click.option("--seed", default=1, show_default=True, help="Random seed: same seed, same readings and faults.")
 @click.option("--devices", "max_devices", default=None, type=int, help="Simulate at most this many devices.")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(["parking_berth", "air_station"]))
+@click.option("--duplicates", default=0.0, callback=_probability, help="Share of readings sent twice.")
+@click.option("--out-of-order", default=0.0, callback=_probability, help="Share held back behind the next.")
+@click.option("--malformed", default=0.0, callback=_probability, help="Share replaced by a malformed message.")
+@click.option("--silent", default=0.0, callback=_probability, help="Share of devices that never report.")
+@click.option("--reboots", default=0.0, callback=_probability, help="Chance per reading of a device reboot.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
 def simulate(
-    rate: float, duration: float, seed: int, max_devices: int | None, kinds: tuple[str, ...], quiet: bool
+    rate: float,
+    duration: float,
+    seed: int,
+    max_devices: int | None,
+    kinds: tuple[str, ...],
+    duplicates: float,
+    out_of_order: float,
+    malformed: float,
+    silent: float,
+    reboots: float,
+    quiet: bool,
 ) -> None:
-    """Publish simulated berth and air-station readings over MQTT, one connection per device."""
+    """Publish simulated berth and air-station readings over MQTT, one connection per device.
+
+    Prints a progress line while running and a JSON report at the end.
+    """
+    import signal
+    import threading
+
     from config.topics import Topics
+    from sensors.faults import SimulationFaults
     from sensors.simulator import run_simulation
     from services.district.loader import load_district
 
     settings = _settings()
     district = load_district(settings.district_file)
+    faults = SimulationFaults(duplicates, out_of_order, malformed, silent, reboots)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())  # finish cleanly: devices say offline, acks drain
 
-    def progress(report) -> None:
+    def progress(r) -> None:
+        faults_seen = f"  dup {r.duplicates} reord {r.reordered} bad {r.malformed} reboot {r.reboots}"
         click.echo(
-            f"\r{report.seconds:6.1f}s  published {report.published:>8}  acked {report.acked:>8}  "
-            f"devices {report.devices}",
+            f"\r{r.seconds:7.1f}s  devices {r.devices}  published {r.published:>8}  acked {r.acked:>8}"
+            + (faults_seen if faults.enabled else ""),
             nl=False,
             err=True,
         )
@@ -141,8 +174,11 @@ def simulate(
         max_devices=max_devices,
         kinds=set(kinds) or None,
         progress=None if quiet else progress,
+        stop=stop,
+        faults=faults,
     )
-    click.echo("", err=True)
+    if not quiet:
+        click.echo("", err=True)
     click.echo(json.dumps(report.__dict__, ensure_ascii=False))
 
 
@@ -181,6 +217,61 @@ def device() -> None:
     """The device registry."""
 
 
+def _sync_broker(rt) -> str:
+    """Rewrite the broker's credential files from the database, reload it, refresh the Redis registry."""
+    from services.devices.broker_auth import render_acl, render_password_file
+    from services.devices.provisioning import active_accounts, reload_broker, write_broker_files
+    from services.devices.store import publish_registry
+
+    with rt.sessions() as session:
+        accounts = active_accounts(session, rt.topics)
+        publish_registry(session, rt.redis, rt.keys)
+    directory = rt.settings.mosquitto_auth_dir
+    write_broker_files(directory, render_password_file(accounts), render_acl(accounts, rt.topics))
+    pid_file = rt.settings.mosquitto_pid_file
+    reloaded = bool(pid_file) and reload_broker(pid_file)
+    return f"{len(accounts)} broker accounts written to {directory}" + ("; broker reloaded" if reloaded else "")
+
+
+@device.command("add")
+@click.argument("device_id", required=False)
+@click.option("--berth", "berth_id", help="The berth this occupancy sensor watches.")
+@click.option("--station", "station_id", help="The air station this device is.")
+def device_add(device_id: str | None, berth_id: str | None, station_id: str | None) -> None:
+    """Register a device (or re-issue a known one's password); prints its broker password on the last line."""
+    from services.db import transaction
+    from services.devices.provisioning import ProvisioningError, add_device
+
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            device, password = add_device(session, berth_id=berth_id, station_id=station_id, device_id=device_id)
+    except ProvisioningError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(_sync_broker(rt), err=True)
+    click.echo(
+        f"device {device.id} may publish to {rt.topics.district}/{device.address}; MQTT username {device.id}", err=True
+    )
+    click.echo(password)
+
+
+@device.command("revoke")
+@click.argument("device_id")
+def device_revoke(device_id: str) -> None:
+    """Revoke a device: its credentials go from the broker and its messages are refused."""
+    from services.db import transaction
+    from services.devices.provisioning import ProvisioningError, revoke_device
+
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            revoke_device(session, device_id)
+    except ProvisioningError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(_sync_broker(rt))
+    click.echo(f"device {device_id} revoked")
+
+
 @device.command("list")
 @click.option("--kind", type=click.Choice(["parking_berth", "air_station"]))
 def device_list(kind: str | None) -> None:
@@ -192,6 +283,37 @@ def device_list(kind: str | None) -> None:
         for d in list_devices(session, kind=kind):
             state = "active" if d.active else "revoked"
             click.echo(f"{d.id}\t{d.kind}\t{d.address}\t{state}")
+
+
+@main.group()
+def broker() -> None:
+    """Broker credentials and ACL."""
+
+
+@broker.command("account")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["bridge", "simulator"]), required=True)
+@click.option("--password", default=None, help="Set this password (default: generate one).")
+def broker_account(username: str, role: str, password: str | None) -> None:
+    """Create or update a service account; prints its password on the last line."""
+    from services.db import transaction
+    from services.devices.broker_auth import Role
+    from services.devices.provisioning import ProvisioningError, set_service_account
+
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            password = set_service_account(session, username, Role(role), password)
+    except ProvisioningError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(_sync_broker(rt), err=True)
+    click.echo(password)
+
+
+@broker.command("files")
+def broker_files() -> None:
+    """Write the broker's passwd and acl files from the database (and reload the broker if configured)."""
+    click.echo(_sync_broker(_runtime()))
 
 
 @main.command("config")

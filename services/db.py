@@ -55,6 +55,7 @@ def transaction(factory: sessionmaker[Session]):
 def import_models() -> None:
     """Import every model module so ``Base.metadata`` knows all tables (Alembic, create_all)."""
     from services.air_quality import models as _air  # noqa: F401
+    from services.devices import accounts as _accounts  # noqa: F401
     from services.devices import models as _devices  # noqa: F401
     from services.district import models as _district  # noqa: F401
     from services.parking import models as _parking  # noqa: F401

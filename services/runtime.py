@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from config.topics import Queues, RedisKeys, Topics
-from services.db import make_engine, session_factory
+from services.db import import_models, make_engine, session_factory
 
 
 class Runtime:
@@ -26,6 +26,7 @@ class Runtime:
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
+        import_models()  # every mapper must know every table before the first query resolves a foreign key
         return session_factory(self.engine)
 
     @cached_property

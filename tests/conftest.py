@@ -98,12 +98,13 @@ def pipeline(runtime, env, mosquitto, tmp_path):
     """
     from tests.support.services import Process, wait_for
 
-    proc_env = env | {"MQTT_URL": mosquitto.url}
+    proc_env = env | {"MQTT_URL": mosquitto.url("civic-bridge")}
     bridge = Process(["bridge", "--client-id", "test-bridge"], proc_env, "bridge", tmp_path)
     worker = Process(["worker"], proc_env, "worker", tmp_path)
     # Ready when the bridge has subscribed: the broker would not queue messages for it before that.
     wait_for(lambda: "subscribed" in bridge.output() or not bridge.alive(), 20, message="bridge to subscribe")
     assert bridge.alive(), bridge.output()
-    yield {"bridge": bridge, "worker": worker, "mqtt_url": mosquitto.url, "env": proc_env}
+    # Tests publish as the simulator: an outside client with write access to every device topic.
+    yield {"bridge": bridge, "worker": worker, "mqtt_url": mosquitto.url(), "env": proc_env, "broker": mosquitto}
     for proc in (bridge, worker):
         proc.stop()

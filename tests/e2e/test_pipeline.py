@@ -29,7 +29,7 @@ def test_simulated_readings_arrive_in_the_api(pipeline, runtime, client):
             "150",
             "--quiet",
         ],
-        env=pipeline["env"],
+        env=pipeline["env"] | {"MQTT_URL": pipeline["mqtt_url"]},
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -99,6 +100,36 @@ def redis_url() -> str:
 
 
 # -- Mosquitto with the project's configuration -----------------------------------------------------
+# Accounts our test broker knows: the services, and two devices for the impersonation tests.
+TEST_PASSWORDS = {
+    "civic-bridge": "bridge-secret",
+    "civic-simulator": "simulator-secret",
+    "S-P-ZIYANGLI-001": "device-1-secret",
+    "S-P-ZIYANGLI-002": "device-2-secret",
+}
+
+
+def broker_test_accounts():
+    from config.topics import Topics
+    from services.devices.broker_auth import Account, Role, device_topics, hash_password
+
+    topics = Topics("heping")
+    devices = {
+        d: Account(
+            d,
+            hash_password(TEST_PASSWORDS[d]),
+            Role.DEVICE,
+            device_topics(topics, d, f"parking/P-ZIYANGLI/{d.removeprefix('S-')}"),
+        )
+        for d in ("S-P-ZIYANGLI-001", "S-P-ZIYANGLI-002")
+    }
+    return {
+        "civic-bridge": Account("civic-bridge", hash_password(TEST_PASSWORDS["civic-bridge"]), Role.BRIDGE),
+        "civic-simulator": Account("civic-simulator", hash_password(TEST_PASSWORDS["civic-simulator"]), Role.SIMULATOR),
+        **devices,
+    }
+
+
 class Mosquitto:
     """Mosquitto started from config/mosquitto/mosquitto.conf on a spare port, with its own data dir."""
 
@@ -110,9 +141,20 @@ class Mosquitto:
         self.dir = Path(tempfile.mkdtemp(prefix="civic-mosquitto-"))
         self.proc: subprocess.Popen | None = None
 
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+    def url(self, user: str = "civic-simulator") -> str:
+        """Broker URL with one of the test accounts' credentials."""
+        return f"mqtt://{user}:{TEST_PASSWORDS[user]}@127.0.0.1:{self.port}"
+
+    def write_auth(self, accounts) -> None:
+        """Write the passwd and acl files as `civic broker files` does, from these accounts."""
+        from config.topics import Topics
+        from services.devices.broker_auth import render_acl, render_password_file
+        from services.devices.provisioning import write_broker_files
+
+        write_broker_files(self.dir / "auth", render_password_file(accounts), render_acl(accounts, Topics("heping")))
+
+    def reload(self) -> None:
+        self.proc.send_signal(signal.SIGHUP)
 
     def config(self) -> Path:
         lines = []
@@ -121,6 +163,9 @@ class Mosquitto:
                 line = f"listener {self.port} 127.0.0.1"
             elif line.startswith("persistence_location "):
                 line = f"persistence_location {self.dir}/"
+            elif line.startswith(("password_file ", "acl_file ")):
+                key, path = line.split()
+                line = f"{key} {self.dir / 'auth' / Path(path).name}"
             lines.append(line)
         if os.geteuid() == 0:
             lines.append("user root")  # keep the data dir ours instead of dropping to user mosquitto
@@ -129,6 +174,7 @@ class Mosquitto:
         return path
 
     def start(self) -> Mosquitto:
+        self.write_auth(list(broker_test_accounts().values()))
         log = open(self.dir / "mosquitto.log", "ab")
         self.proc = subprocess.Popen([self.binary, "-c", str(self.config())], stdout=log, stderr=log)
         if not wait_port("127.0.0.1", self.port):
@@ -143,6 +189,9 @@ class Mosquitto:
 
     def cleanup(self) -> None:
         self.stop()
+        if os.environ.get("KEEP_BROKER_LOGS"):
+            print(f"mosquitto files kept in {self.dir}")
+            return
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
