@@ -12,7 +12,10 @@ RUN mkdir -p config services workers sensors web \
 
 COPY . .
 # Editable, so Alembic finds migrations/ and alembic.ini beside the code.
-RUN pip install --no-deps -e . && useradd --system --uid 10001 civic && mkdir -p /app/var && chown civic /app/var
+# /mosquitto/auth: the broker's credential files, written by `civic broker files` into a shared volume
+# (a new named volume takes this directory's owner).
+RUN pip install --no-deps -e . && useradd --system --uid 10001 civic \
+ && mkdir -p /app/var /mosquitto/auth && chown civic /app/var /mosquitto/auth
 USER civic
 
 EXPOSE 8000

