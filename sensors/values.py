@@ -11,18 +11,9 @@ import random
 from collections.abc import Iterable, MutableMapping
 from datetime import datetime
 
-# Physical bounds (same as services/air_quality/schemas.py BOUNDS); a simulated value never leaves them.
-BOUNDS: dict[str, tuple[float, float]] = {
-    "pm25": (0, 2000),
-    "pm10": (0, 3000),
-    "so2": (0, 3000),
-    "no2": (0, 3000),
-    "o3": (0, 2000),
-    "co": (0, 200),
-    "temperature": (-50, 60),
-    "humidity": (0, 100),
-}
-POLLUTANTS = ("pm25", "pm10", "so2", "no2", "o3", "co")
+from services.air_quality.models import POLLUTANTS
+from services.air_quality.schemas import BOUNDS  # the platform's physical bounds: a simulated value stays inside
+
 # Decimal places per measure: CO is in mg/m³ and small, so it keeps two.
 DECIMALS = {"pm25": 1, "pm10": 1, "so2": 1, "no2": 1, "o3": 1, "co": 2, "temperature": 1, "humidity": 1}
 
