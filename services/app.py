@@ -23,7 +23,6 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.secret_key,
-        JSON_SORT_KEYS=False,
         API_TITLE="CivicPulse 智慧和平 API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -32,11 +31,12 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,  # served below from the swagger-ui-bundle package: no CDN
     )
-    app.json.ensure_ascii = False
+    app.json.ensure_ascii = False  # Chinese names as text, not \u escapes
+    app.json.sort_keys = False  # keep the order the schemas define
     extensions.init_app(app, Runtime(settings))
 
     api = Api(app)
-    errors.register_error_handlers(app)
+    errors.register_error_handlers(app, api)
 
     from services.air_quality.api import blp as air_blp
     from services.devices.api import blp as devices_blp

@@ -1,7 +1,8 @@
 """One error shape for every JSON API: {"code", "status", "message", "errors"}.
 
-flask-smorest's handler already answers every HTTPException in this shape; this adds the 500 case
-so an unexpected failure answers the same way (and is logged with its traceback).
+flask-smorest's handler builds it from ``abort(..., message=, errors=)``; this wraps it so every
+error carries a message (validation failures and plain 404s included), and adds the 500 case so an
+unexpected failure answers in the same shape (and is logged with its traceback).
 """
 
 from __future__ import annotations
@@ -10,8 +11,11 @@ import logging
 from http import HTTPStatus
 
 from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
+
+DEFAULT_MESSAGES = {422: "The request's parameters are not valid; `errors` says which and why."}
 
 
 def error_body(status: int, message: str, errors: dict | None = None) -> dict:
@@ -21,8 +25,14 @@ def error_body(status: int, message: str, errors: dict | None = None) -> dict:
     return body
 
 
-def register_error_handlers(app: Flask) -> None:
-    # Flask picks the most specific handler, so HTTPExceptions still reach flask-smorest's.
+def register_error_handlers(app: Flask, api) -> None:
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        payload, code, headers = api.handle_http_exception(exc)
+        payload.setdefault("message", DEFAULT_MESSAGES.get(code, exc.description))
+        return payload, code, headers
+
+    # Flask picks the most specific handler, so HTTPExceptions still reach the one above.
     @app.errorhandler(Exception)
     def _unexpected(_exc: Exception):
         log.exception("unhandled error")
