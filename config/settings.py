@@ -33,8 +33,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BRIDGE_MAX_PAYLOAD", "4096", "Largest accepted MQTT payload in bytes; larger ones are dead-lettered."),
     Variable("BRIDGE_SHARED_GROUP", "ingest", "Shared-subscription group (`$share/<group>/...`); empty: plain."),
     Variable("BRIDGE_CLIENT_ID", "", "MQTT client id (keeps its broker session). Unset: civic-bridge-<host>."),
-    Variable("JOB_TIMEOUT", "30", "Seconds an ingest job may run before RQ kills and retries it."),
-    Variable("WORKER_MAINTENANCE_INTERVAL", "30", "Seconds between RQ maintenance passes (retry dead workers' jobs)."),
+    Variable("JOB_TIMEOUT", "20", "Seconds an ingest job may run before RQ kills and retries it."),
+    Variable("WORKER_MAINTENANCE_INTERVAL", "10", "Seconds between RQ maintenance passes (retry dead workers' jobs)."),
     Variable(
         "MOSQUITTO_AUTH_DIR", "", "Where `civic broker files` writes passwd and acl. Unset: CIVIC_DATA_DIR/mosquitto."
     ),
