@@ -22,14 +22,13 @@ from redis.exceptions import RedisError
 from config.topics import DeviceKind, EventKind, shared
 from services.devices.store import read_registry
 from services.pipeline import metrics
-from services.pipeline.intake import Accepted, Registry, Rejected, StatusUpdate, classify
+from services.pipeline.intake import STATUS, Accepted, Registry, Rejected, StatusUpdate, classify
 from services.runtime import Runtime
 from workers.batching import Batch, Batcher
 from workers.queueing import DEAD_LETTER_JOB, INGEST_JOBS, enqueue_batch
 
 log = logging.getLogger(__name__)
 
-STATUS = "status"
 DEAD_LETTER = "dead_letter"
 DEAD_LETTER_PAYLOAD_LIMIT = 64 * 1024  # keep the evidence, not a hostile megabyte
 REGISTRY_REFRESH_S = 5.0

@@ -105,15 +105,18 @@ def parse_json(payload: bytes) -> dict | Rejected:
     return data
 
 
-def route(topic: str, district: str) -> tuple[str, str, str | None] | None:
-    """Map a topic to (kind-or-'status', registry address or device id, status device) or None."""
+STATUS = "status"
+
+
+def route(topic: str, district: str) -> tuple[str, str] | None:
+    """Map a topic to (device kind, registry address), or ("status", device id), or None if unknown."""
     parts = topic.split("/")
     if len(parts) == 5 and parts[0] == district and parts[1] == "parking" and parts[4] == "state":
-        return DeviceKind.PARKING_BERTH, f"parking/{parts[2]}/{parts[3]}", None
+        return DeviceKind.PARKING_BERTH, f"parking/{parts[2]}/{parts[3]}"
     if len(parts) == 4 and parts[0] == district and parts[1] == "air" and parts[3] == "reading":
-        return DeviceKind.AIR_STATION, f"air/{parts[2]}", None
+        return DeviceKind.AIR_STATION, f"air/{parts[2]}"
     if len(parts) == 4 and parts[0] == district and parts[1] == "devices" and parts[3] == "status":
-        return "status", parts[2], parts[2]
+        return STATUS, parts[2]
     return None
 
 
@@ -132,8 +135,8 @@ def classify(
     routed = route(topic, district)
     if routed is None:
         return Rejected(Reason.BAD_TOPIC, f"topic {topic[:200]!r} is not one this platform accepts")
-    kind, address, _ = routed
-    if kind == "status":
+    kind, address = routed
+    if kind == STATUS:
         return _status(address, payload, registry)
     device = registry.by_address.get(address)
     if device is None:
@@ -168,13 +171,13 @@ def classify(
 
 def _status(device_id: str, payload: bytes, registry: Registry) -> Outcome:
     if device_id not in registry.by_id:
-        return Rejected(Reason.UNKNOWN_DEVICE, f"no registered device {device_id[:64]!r}", "status")
+        return Rejected(Reason.UNKNOWN_DEVICE, f"no registered device {device_id[:64]!r}", STATUS)
     text = payload.decode("utf-8", errors="replace").strip()
     if text.startswith("{"):
         data = parse_json(payload)
         if isinstance(data, Rejected):
-            return Rejected(data.reason, data.detail, "status", device_id)
+            return Rejected(data.reason, data.detail, STATUS, device_id)
         text = str(data.get("status", ""))
     if text not in DEVICE_STATUSES:
-        return Rejected(Reason.INVALID, f"status must be one of {sorted(DEVICE_STATUSES)}", "status", device_id)
+        return Rejected(Reason.INVALID, f"status must be one of {sorted(DEVICE_STATUSES)}", STATUS, device_id)
     return StatusUpdate(device_id, text)
