@@ -322,5 +322,68 @@ def show_config() -> None:
     click.echo(markdown_table())
 
 
+@main.group()
+def bench() -> None:
+    """Benchmarks of the real processes (results: docs/benchmarks.md)."""
+
+
+@bench.command("ingest")
+@click.option("--rate", type=float, required=True, help="Offered readings per second (paced).")
+@click.option("--duration", type=float, required=True, help="Seconds of publishing.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), help="Write the results here.")
+@click.option("--workers", default=2, show_default=True, help="`civic worker` processes to start.")
+@click.option("--connections", default=4, show_default=True, help="MQTT connections of the publisher.")
+@click.option("--raw-messages", default=100_000, show_default=True, help="Flood size for the raw subscriber (0: skip).")
+@click.option("--poll-ms", default=50, show_default=True, help="Database poll interval (latency resolution).")
+@click.option("--drain-timeout", default=60.0, show_default=True, help="Longest wait for the pipeline to drain.")
+@click.option("--keep-logs", is_flag=True, help="Keep the processes' logs and the broker's files; print where.")
+@click.option("--quiet", is_flag=True, help="No progress line.")
+def bench_ingest(
+    rate: float,
+    duration: float,
+    json_path: str | None,
+    workers: int,
+    connections: int,
+    raw_messages: int,
+    poll_ms: int,
+    drain_timeout: float,
+    keep_logs: bool,
+    quiet: bool,
+) -> None:
+    """Committed readings/s against an offered rate, loss and duplicates by identity, publish→stored latency.
+
+    Runs the real bridge and workers against DATABASE_URL and REDIS_URL (both required: use a scratch
+    database and a spare Redis database number); starts its own Mosquitto when MQTT_URL is unset.
+    """
+    from pathlib import Path
+
+    from bench.ingest import BenchError, Options, interrupt_as_error, run_ingest, summary_table, write_json
+
+    _settings()
+    interrupt_as_error()
+    options = Options(
+        rate=rate,
+        duration=duration,
+        workers=workers,
+        connections=connections,
+        raw_messages=raw_messages,
+        poll_ms=poll_ms,
+        drain_timeout=drain_timeout,
+        keep_logs=keep_logs,
+        progress=not quiet,
+    )
+    try:
+        result = run_ingest(options)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise click.Abort() from None
+    if json_path:
+        write_json(result, Path(json_path))
+    click.echo(summary_table(result))
+    if keep_logs:
+        click.echo(f"logs: {result['logs']}", err=True)
+
+
 if __name__ == "__main__":
     sys.exit(main())
