@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -20,28 +18,12 @@ from urllib.parse import quote
 from config.topics import Topics
 from services.devices.broker_auth import Account, Role, hash_password, new_password, render_acl, render_password_file
 from services.devices.provisioning import write_broker_files
+from workers.ports import free_port, wait_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "mosquitto" / "mosquitto.conf"
 RAW_TOPIC_ROOT = "civic-bench"  # the raw-subscriber flood goes here, outside the district tree
 BRIDGE_USER, PUBLISHER_USER, RAW_USER = "civic-bench-bridge", "civic-bench-publisher", "civic-bench-raw"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(host: str, port: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def rewrite_config(text: str, port: int, directory: Path, as_root: bool) -> str:

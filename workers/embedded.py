@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-import socket
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -39,24 +38,6 @@ class EmbeddedRedis:
         if self.server is not None:
             self.server.shutdown()
             self.server = None
-
-
-def port_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((host, port))
-        except OSError:
-            return False
-        return True
-
-
-def pick_port(host: str, preferred: int) -> int:
-    """The preferred port when free, else any free one."""
-    if port_free(host, preferred):
-        return preferred
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 def run_embedded_broker(host: str, port: int) -> None:

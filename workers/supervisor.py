@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass, field
 
 from config.settings import Settings
-from workers.embedded import EmbeddedRedis, pick_port
+from workers.embedded import EmbeddedRedis
+from workers.ports import pick_port, wait_port
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ class Platform:
             broker = Child("broker", ["embedded-broker", "--port", str(mqtt_port)], env=self.env)
             broker.start()
             self.children.append(broker)
-            _wait_port("127.0.0.1", mqtt_port)
+            if not wait_port("127.0.0.1", mqtt_port, timeout=15):
+                raise RuntimeError(f"the embedded broker is not listening on port {mqtt_port} after 15 s")
             self.env["MQTT_URL"] = f"mqtt://127.0.0.1:{mqtt_port}"
             self.env["BRIDGE_SHARED_GROUP"] = ""  # amqtt does not deliver $share/ subscriptions
             self.notes.append(f"MQTT: embedded (amqtt) at {self.env['MQTT_URL']}")
@@ -145,19 +147,6 @@ class Platform:
         for child in reversed(self.children):
             child.stop()
         self.redis.stop()
-
-
-def _wait_port(host: str, port: int, timeout: float = 15.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing is listening on {host}:{port} after {timeout}s")
 
 
 def run_platform(settings: Settings, host: str, port: int, simulate_rate: float | None) -> None:
