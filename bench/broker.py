@@ -16,7 +16,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 from config.topics import Topics
-from services.devices.broker_auth import Account, Role, hash_password, new_password, render_acl, render_password_file
+from services.devices.broker_auth import (
+    Account,
+    Role,
+    hash_password,
+    local_broker_config,
+    new_password,
+    render_acl,
+    render_password_file,
+)
 from services.devices.provisioning import write_broker_files
 from workers.ports import free_port, wait_port
 
@@ -24,23 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "mosquitto" / "mosquitto.conf"
 RAW_TOPIC_ROOT = "civic-bench"  # the raw-subscriber flood goes here, outside the district tree
 BRIDGE_USER, PUBLISHER_USER, RAW_USER = "civic-bench-bridge", "civic-bench-publisher", "civic-bench-raw"
-
-
-def rewrite_config(text: str, port: int, directory: Path, as_root: bool) -> str:
-    """The project's config with our listener, persistence location and credential files."""
-    lines = []
-    for line in text.splitlines():
-        if line.startswith("listener "):
-            line = f"listener {port} 127.0.0.1"
-        elif line.startswith("persistence_location "):
-            line = f"persistence_location {directory}/"
-        elif line.startswith(("password_file ", "acl_file ")):
-            key, path = line.split()
-            line = f"{key} {directory / 'auth' / Path(path).name}"
-        lines.append(line)
-    if as_root:
-        lines.append("user root")  # keep the data dir ours instead of dropping to user mosquitto
-    return "\n".join(lines) + "\n"
 
 
 @dataclass
@@ -75,7 +66,7 @@ class BenchBroker:
         self.dir = Path(tempfile.mkdtemp(prefix="civic-bench-mosquitto-"))
         self._write_auth()
         conf = self.dir / "mosquitto.conf"
-        conf.write_text(rewrite_config(CONFIG.read_text(), self.port, self.dir, os.geteuid() == 0))
+        conf.write_text(local_broker_config(CONFIG.read_text(), self.port, self.dir, os.geteuid() == 0))
         log = open(self.dir / "mosquitto.log", "ab")
         self.proc = subprocess.Popen([self.binary, "-c", str(conf)], stdout=log, stderr=log)
         if not wait_port("127.0.0.1", self.port):

@@ -12,6 +12,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from config.topics import Topics
 
@@ -79,3 +80,20 @@ def device_topics(topics: Topics, device_id: str, address: str) -> tuple[str, ..
     kind, *parts = address.split("/")
     reading = topics.parking_state(*parts) if kind == "parking" else topics.air_reading(*parts)
     return (reading, topics.device_status(device_id))
+
+
+def local_broker_config(text: str, port: int, directory: Path, as_root: bool) -> str:
+    """The project's broker config for a private instance: its own port, data dir and credential files."""
+    lines = []
+    for line in text.splitlines():
+        if line.startswith("listener "):
+            line = f"listener {port} 127.0.0.1"
+        elif line.startswith("persistence_location "):
+            line = f"persistence_location {directory}/"
+        elif line.startswith(("password_file ", "acl_file ")):
+            key, path = line.split()
+            line = f"{key} {directory / 'auth' / Path(path).name}"
+        lines.append(line)
+    if as_root:
+        lines.append("user root")  # keep the data dir ours instead of dropping to user mosquitto
+    return "\n".join(lines) + "\n"

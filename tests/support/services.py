@@ -157,20 +157,12 @@ class Mosquitto:
         self.proc.send_signal(signal.SIGHUP)
 
     def config(self) -> Path:
-        lines = []
-        for line in (ROOT / "config/mosquitto/mosquitto.conf").read_text().splitlines():
-            if line.startswith("listener "):
-                line = f"listener {self.port} 127.0.0.1"
-            elif line.startswith("persistence_location "):
-                line = f"persistence_location {self.dir}/"
-            elif line.startswith(("password_file ", "acl_file ")):
-                key, path = line.split()
-                line = f"{key} {self.dir / 'auth' / Path(path).name}"
-            lines.append(line)
-        if os.geteuid() == 0:
-            lines.append("user root")  # keep the data dir ours instead of dropping to user mosquitto
+        from services.devices.broker_auth import local_broker_config
+
+        text = (ROOT / "config/mosquitto/mosquitto.conf").read_text()
+        config = local_broker_config(text, self.port, self.dir, as_root=os.geteuid() == 0)
         path = self.dir / "mosquitto.conf"
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text(config)
         return path
 
     def start(self, via_run_sh: bool = False) -> Mosquitto:

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bench.broker import rewrite_config
 from bench.clients import payload
 from bench.stats import GapTracker, Pacer, identity_of, index_of, percentile, rate, summarise, tally
+from services.devices.broker_auth import local_broker_config
 
 
 # -- pacing -----------------------------------------------------------------------------------------
@@ -194,7 +194,7 @@ def test_payload_is_a_valid_berth_reading_with_the_publish_time():
 def test_rewrite_config_keeps_the_project_settings(tmp_path):
     from bench.broker import CONFIG
 
-    text = rewrite_config(CONFIG.read_text(), 18830, tmp_path, as_root=True)
+    text = local_broker_config(CONFIG.read_text(), 18830, tmp_path, as_root=True)
     lines = text.splitlines()
     assert "listener 18830 127.0.0.1" in lines
     assert f"persistence_location {tmp_path}/" in lines
@@ -203,7 +203,7 @@ def test_rewrite_config_keeps_the_project_settings(tmp_path):
     for setting in ("max_queued_messages 0", "max_inflight_messages 0", "autosave_on_changes true"):
         assert setting in lines
     assert lines[-1] == "user root"
-    assert "user root" not in rewrite_config(CONFIG.read_text(), 1, tmp_path, as_root=False)
+    assert "user root" not in local_broker_config(CONFIG.read_text(), 1, tmp_path, as_root=False)
 
 
 def test_bench_refuses_to_run_without_explicit_stores():
