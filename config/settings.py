@@ -40,6 +40,11 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("MOSQUITTO_PID_FILE", "", "Mosquitto's pid file: provisioning sends it SIGHUP to reload credentials."),
     Variable("LOG_LEVEL", "INFO", "Python logging level for every process."),
+    Variable(
+        "MAP_TILE_URL",
+        "",
+        "Map tile URL template for the pages' maps (`https://…/{z}/{x}/{y}.png`). Unset: district outline only.",
+    ),
 )
 
 
@@ -98,6 +103,7 @@ class Settings:
     mosquitto_auth_dir: Path
     mosquitto_pid_file: Path | None
     log_level: str
+    map_tile_url: str
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -126,6 +132,7 @@ class Settings:
             mosquitto_auth_dir=Path(raw["MOSQUITTO_AUTH_DIR"] or data_dir / "mosquitto"),
             mosquitto_pid_file=Path(raw["MOSQUITTO_PID_FILE"]) if raw["MOSQUITTO_PID_FILE"] else None,
             log_level=raw["LOG_LEVEL"].upper(),
+            map_tile_url=raw["MAP_TILE_URL"],
         )
 
     @property

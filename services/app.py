@@ -20,7 +20,7 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     """Build the app; ``config`` is a Settings, an env-style mapping (tests), or None for os.environ."""
     settings = config if isinstance(config, Settings) else Settings.from_env(config)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # web/static is served by the web blueprint
     app.config.update(
         SECRET_KEY=settings.secret_key,
         API_TITLE="CivicPulse 智慧和平 API",
@@ -42,12 +42,17 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     from services.devices.api import blp as devices_blp
     from services.events.api import blp as events_blp
     from services.health import bp as health_bp
+    from services.ngsi.api import blp as ngsi_blp
     from services.parking.api import blp as parking_blp
     from services.pipeline.api import blp as pipeline_blp
 
-    for blp in (devices_blp, parking_blp, air_blp, pipeline_blp, events_blp):
+    for blp in (devices_blp, parking_blp, air_blp, pipeline_blp, events_blp, ngsi_blp):
         api.register_blueprint(blp)
     app.register_blueprint(health_bp)
+
+    from web import init_web
+
+    init_web(app, settings)
 
     @app.get(DOCS_ASSETS + "<path:filename>")
     def docs_assets(filename: str):
