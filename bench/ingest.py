@@ -18,13 +18,10 @@ a real sensor counts to), so a run's rows are told apart from every other run's.
 from __future__ import annotations
 
 import contextlib
-import json
-import logging
 import multiprocessing
 import os
 import platform
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,14 +34,26 @@ from pathlib import Path
 
 from bench import clients, cpu
 from bench.broker import BRIDGE_USER, PUBLISHER_USER, RAW_TOPIC_ROOT, RAW_USER, BenchBroker
+from bench.platform import (
+    BRIDGE_CLIENT_ID,
+    EARLIEST_BENCH_BOOT,
+    READY_TIMEOUT,
+    BenchError,
+    Proc,
+    check_redis,
+    counter_delta,
+    counters,
+    forget_bridge_session,
+    prepare_database,
+    require_scratch_env,
+    stop_platform,
+    tool_version,
+    wait_ready,
+)
 from bench.stats import GapTracker, index_of, rate, summarise, tally
 from config.settings import Settings, parse_mqtt_url
 from config.topics import DeviceKind, Queues
 
-ROOT = Path(__file__).resolve().parent.parent
-EARLIEST_BENCH_BOOT = 1_000_000_000  # a run's boot is its start in epoch seconds; real devices count from 0
-BRIDGE_CLIENT_ID = "civic-bench-bridge"
-READY_TIMEOUT = 60.0
 CPU_ROWS = (
     "bridge",
     "workers_total",
@@ -59,10 +68,6 @@ CPU_ROWS = (
 )
 
 
-class BenchError(Exception):
-    """A reason not to run, or to stop: printed to the user as is."""
-
-
 @dataclass
 class Options:
     rate: float
@@ -75,131 +80,6 @@ class Options:
     settle_s: float = 10.0  # ...or stop early once no new row arrived for this long (only when rows are missing)
     keep_logs: bool = False
     progress: bool = True
-
-
-# -- the platform's processes -----------------------------------------------------------------------
-class Proc:
-    """A `civic ...` subprocess in its own session (a Ctrl-C reaches us, not it), output to a log file."""
-
-    def __init__(self, name: str, args: list[str], env: Mapping[str, str], workdir: Path):
-        self.name, self.log_path = name, workdir / f"{name}.log"
-        self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", *args],
-            env=dict(env),
-            cwd=ROOT,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
-    def output(self, tail: int = 3000) -> str:
-        self.log.flush()
-        return self.log_path.read_text(errors="replace")[-tail:]
-
-    def stop(self, timeout: float = 30.0) -> None:
-        if self.alive():
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
-
-
-# -- preparation ------------------------------------------------------------------------------------
-def require_scratch_env(env: Mapping[str, str]) -> None:
-    missing = [name for name in ("DATABASE_URL", "REDIS_URL") if not env.get(name)]
-    if missing:
-        raise BenchError(
-            f"{' and '.join(missing)} must be set: the bench writes readings and queues jobs, so it runs only "
-            "against stores named explicitly — a scratch PostgreSQL database and a spare Redis database number, "
-            "e.g. DATABASE_URL=postgresql://127.0.0.1:5432/civic_bench REDIS_URL=redis://127.0.0.1:6379/11"
-        )
-
-
-def prepare_database(rt) -> dict:
-    """Migrate, refuse a database holding real readings, seed the district, publish the registry."""
-    from sqlalchemy import text
-    from sqlalchemy.exc import OperationalError
-
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines would bury the progress line
-    from services.db import transaction
-    from services.devices.store import publish_registry, seed_district
-    from services.district.loader import load_district
-    from services.migrate import upgrade
-
-    if rt.engine.dialect.name != "postgresql":
-        raise BenchError(f"the ingest bench measures PostgreSQL; DATABASE_URL is {rt.engine.dialect.name}")
-    try:
-        with rt.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError as exc:
-        raise BenchError(f"cannot reach DATABASE_URL ({exc.orig}); create the scratch database first") from exc
-    upgrade(rt.settings.database_url)
-    with rt.engine.connect() as conn:
-        real = conn.execute(text("SELECT count(*) FROM berth_events WHERE boot < :b"), {"b": EARLIEST_BENCH_BOOT})
-        real = real.scalar()
-        last_boot = conn.execute(text("SELECT max(boot) FROM berth_events")).scalar() or 0
-        server = conn.execute(text("SHOW server_version")).scalar()
-        dbname = conn.execute(text("SELECT current_database()")).scalar()
-    if real:
-        raise BenchError(
-            f"the database holds {real} berth readings that no bench run wrote (boot < {EARLIEST_BENCH_BOOT}): "
-            "point DATABASE_URL at a scratch database"
-        )
-    district = load_district(rt.settings.district_file)
-    with transaction(rt.sessions) as session:
-        seed_district(session, district)
-    with rt.sessions() as session:
-        publish_registry(session, rt.redis, rt.keys)
-    return {"district": district, "last_boot": last_boot, "postgres": server, "dbname": dbname}
-
-
-def check_redis(rt) -> str:
-    from redis.exceptions import RedisError
-    from rq import SimpleWorker
-
-    try:
-        info = rt.redis.info("server")
-    except RedisError as exc:
-        raise BenchError(f"cannot reach REDIS_URL ({exc})") from exc
-    workers = SimpleWorker.count(connection=rt.redis)
-    queued = {q: rt.redis.llen(rt.queue(q).key) for q in Queues}
-    if workers or any(queued.values()):
-        raise BenchError(
-            f"REDIS_URL's database has {workers} RQ workers attached and {queued} jobs queued: something else uses "
-            "it. Use a spare Redis database number (or stop what is running and empty the queues)."
-        )
-    return info.get("redis_version", "?")
-
-
-def counters(rt) -> dict[str, float]:
-    return {k.decode(): float(v) for k, v in rt.redis.hgetall(rt.keys.counters).items()}
-
-
-def counter_delta(before: Mapping[str, float], after: Mapping[str, float], name: str) -> int:
-    total = 0.0
-    for key, value in after.items():
-        if key.split("|", 1)[0] == name:
-            total += value - before.get(key, 0.0)
-    return int(total)
-
-
-def tool_version(args: list[str]) -> str:
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(args, capture_output=True, text=True, timeout=5)
-        text = (out.stdout or out.stderr).strip().splitlines()
-        return text[0] if text else "?"
-    return "?"
 
 
 # -- the denominator --------------------------------------------------------------------------------
@@ -306,7 +186,7 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
         procs.append(Proc("bridge", ["bridge", "--client-id", BRIDGE_CLIENT_ID], proc_env, workdir))
         for n in range(opts.workers):
             procs.append(Proc(f"worker-{n + 1}", ["worker", "--name", f"bench-{boot}-{n + 1}"], proc_env, workdir))
-        _wait_ready(rt, procs, opts.workers)
+        wait_ready(rt, procs, opts.workers)
 
         shared = ctx.Array("d", clients.SLOTS, lock=False)
         go = ctx.Event()
@@ -343,7 +223,7 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
             after = _cpu_snapshot()
         load_end = os.getloadavg()
         counters_after = counters(rt)
-        _stop_platform(rt, procs)
+        stop_platform(rt, procs)
         with rt.engine.connect() as conn:
             stored_rows = conn.execute(
                 text("SELECT device_id, seq FROM berth_events WHERE boot = :b"), {"b": boot}
@@ -351,11 +231,11 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     finally:
         if publisher is not None and publisher.is_alive():
             publisher.terminate()
-        _stop_platform(rt, procs)
+        stop_platform(rt, procs)
         if broker is not None:
             broker.cleanup(keep=opts.keep_logs)
         if settings.mqtt_url:
-            _forget_bridge_session(settings.mqtt_url)
+            forget_bridge_session(settings.mqtt_url)
         if not opts.keep_logs:
             shutil.rmtree(workdir, ignore_errors=True)
         rt.close()
@@ -459,38 +339,6 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     return result
 
 
-def _wait_ready(rt, procs: list[Proc], workers: int) -> None:
-    """Until the bridge has subscribed and every worker is registered in Redis."""
-    from rq import SimpleWorker
-
-    bridge = procs[0]
-    deadline = time.monotonic() + READY_TIMEOUT
-    while time.monotonic() < deadline:
-        dead = [p for p in procs if not p.alive()]
-        if dead:
-            raise BenchError(f"{dead[0].name} exited during start-up:\n{dead[0].output()}")
-        if "subscribed" in bridge.output() and SimpleWorker.count(connection=rt.redis) >= workers:
-            return
-        time.sleep(0.2)
-    raise BenchError(f"the platform did not start within {READY_TIMEOUT:.0f} s:\n{bridge.output()}")
-
-
-def _stop_platform(rt, procs: list[Proc], drain_s: float = 15.0) -> None:
-    """Bridge first (it hands its open batches to Redis), then let the workers empty the queue before they
-    stop: an interrupted run leaves no job behind for the next one."""
-    if not procs:
-        return
-    procs[0].stop()
-    queue_key = rt.queue(Queues.INGEST).key
-    deadline = time.monotonic() + drain_s
-    with contextlib.suppress(Exception):
-        while rt.redis.llen(queue_key) and time.monotonic() < deadline and any(p.alive() for p in procs[1:]):
-            time.sleep(0.1)
-    for p in procs[1:]:
-        p.stop()
-    procs.clear()
-
-
 def _cpu_snapshot() -> dict:
     return {"wall": time.monotonic(), "procs": cpu.census(), "machine": cpu.machine_times()}
 
@@ -584,23 +432,6 @@ def _monitor(opts: Options, rt, conn, start_id: int, boot: int, shared, recv, pu
     }
 
 
-def _forget_bridge_session(mqtt_url: str) -> None:
-    """On a broker we did not start, drop the bench bridge's persistent session: left behind, it would stay
-    in the shared group and queue messages nobody reads."""
-    import paho.mqtt.client as mqtt
-
-    target = parse_mqtt_url(mqtt_url)
-    client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=BRIDGE_CLIENT_ID, clean_session=True, protocol=mqtt.MQTTv311
-    )
-    if target.username:
-        client.username_pw_set(target.username, target.password)
-    with contextlib.suppress(OSError):
-        client.connect(target.host, target.port)
-        client.loop(1)
-        client.disconnect()
-
-
 # -- output -----------------------------------------------------------------------------------------
 def summary_table(r: dict) -> str:
     def f(v, fmt="{:,.0f}"):
@@ -630,16 +461,3 @@ def summary_table(r: dict) -> str:
     rows.append(("CPU machine busy (s / available)", f"{f(cpu['machine_busy'], '{:.1f}')} / {capacity:.1f}"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
-
-
-def write_json(result: dict, path: Path) -> None:
-    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-
-
-def interrupt_as_error() -> None:
-    """SIGTERM unwinds like Ctrl-C, so the finally blocks stop what the bench started."""
-
-    def _raise(*_):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, _raise)

@@ -357,7 +357,8 @@ def bench_ingest(
     """
     from pathlib import Path
 
-    from bench.ingest import BenchError, Options, interrupt_as_error, run_ingest, summary_table, write_json
+    from bench.ingest import Options, run_ingest, summary_table
+    from bench.platform import BenchError, interrupt_as_error, write_json
 
     _settings()
     interrupt_as_error()

@@ -207,7 +207,7 @@ def test_rewrite_config_keeps_the_project_settings(tmp_path):
 
 
 def test_bench_refuses_to_run_without_explicit_stores():
-    from bench.ingest import BenchError, require_scratch_env
+    from bench.platform import BenchError, require_scratch_env
 
     with pytest.raises(BenchError, match="DATABASE_URL and REDIS_URL must be set"):
         require_scratch_env({})
@@ -217,7 +217,7 @@ def test_bench_refuses_to_run_without_explicit_stores():
 
 
 def test_counter_delta_sums_a_counter_over_its_labels():
-    from bench.ingest import counter_delta
+    from bench.platform import counter_delta
 
     before = {"civic_mqtt_received|kind=parking_berth": 10.0, "civic_rows_stored|kind=parking_berth": 5.0}
     after = {
