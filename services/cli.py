@@ -386,5 +386,58 @@ def bench_ingest(
         click.echo(f"logs: {result['logs']}", err=True)
 
 
+@bench.command("api")
+@click.option("--path", default=None, help="Endpoint under load ({lat} {lon} {radius} vary per request). [nearby]")
+@click.option("--baseline", default="/healthz", show_default=True, help="Trivial endpoint measured in the same run.")
+@click.option("--ingest-rate", default=2000.0, show_default=True, help="Readings/s published meanwhile (0: none).")
+@click.option("--duration", default=30.0, show_default=True, help="Seconds of load per endpoint.")
+@click.option("--connections", default=32, show_default=True, help="wrk connections.")
+@click.option("--web-workers", default=2, show_default=True, help="gunicorn workers of `civic web`.")
+@click.option("--web-threads", default=8, show_default=True, help="Threads per gunicorn worker.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), help="Write the results here.")
+@click.option("--quiet", is_flag=True, help="No progress lines.")
+def bench_api(
+    path: str | None,
+    baseline: str,
+    ingest_rate: float,
+    duration: float,
+    connections: int,
+    web_workers: int,
+    web_threads: int,
+    json_path: str | None,
+    quiet: bool,
+) -> None:
+    """Requests/s and latency of an API endpoint (wrk) while ingest runs, beside a trivial endpoint.
+
+    Needs wrk, and DATABASE_URL and REDIS_URL naming a scratch database and a spare Redis database.
+    """
+    from pathlib import Path
+
+    from bench.api import NEARBY, Options, run_api, summary_table
+    from bench.platform import BenchError, interrupt_as_error, write_json
+
+    _settings()
+    interrupt_as_error()
+    options = Options(
+        path=path or NEARBY,
+        baseline=baseline,
+        ingest_rate=ingest_rate,
+        duration=duration,
+        connections=connections,
+        web_workers=web_workers,
+        web_threads=web_threads,
+        progress=not quiet,
+    )
+    try:
+        result = run_api(options)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise click.Abort() from None
+    if json_path:
+        write_json(result, Path(json_path))
+    click.echo(summary_table(result))
+
+
 if __name__ == "__main__":
     sys.exit(main())

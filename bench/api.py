@@ -1,0 +1,311 @@
+"""`civic bench api`: an API endpoint's request rate and latency under load, while ingest runs.
+
+One run: the real platform (bridge, workers, `civic web` under gunicorn) against a scratch PostgreSQL
+database and a spare Redis database; a paced MQTT publisher keeps ingest at a steady rate; then wrk, from
+its own process, loads the endpoint under test and, in the same run and under the same ingest, a trivial
+JSON endpoint (`/healthz`) as the denominator. Results: requests/s, latency percentiles, errors, the
+readings committed meanwhile, CPU per process and the web server's memory.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import clients, cpu
+from bench.broker import BRIDGE_USER, PUBLISHER_USER, BenchBroker
+from bench.platform import (
+    READY_TIMEOUT,
+    BenchError,
+    Proc,
+    check_redis,
+    counter_delta,
+    counters,
+    prepare_database,
+    require_scratch_env,
+    stop_platform,
+    tool_version,
+    wait_ready,
+)
+from config.settings import Settings, parse_mqtt_url
+from config.topics import DeviceKind
+from workers.ports import free_port, wait_port
+
+# Points spread over the district (WGS-84 bounding box from reference/heping-district.md): every request
+# asks about a different place, so no cache of one answer flatters the figure.
+NEARBY = "/api/v1/parking/nearby?lat={lat}&lon={lon}&radius={radius}"
+BASELINE = "/healthz"
+BBOX = (39.100, 117.170, 39.145, 117.225)
+
+# wrk's Lua hooks: a random point per request for a path with {lat}/{lon}/{radius}; a JSON summary at the end.
+WRK_SCRIPT = r"""
+local template = os.getenv("BENCH_PATH")
+local south, west, north, east = os.getenv("BENCH_BBOX"):match("([%d.]+),([%d.]+),([%d.]+),([%d.]+)")
+south, west, north, east = tonumber(south), tonumber(west), tonumber(north), tonumber(east)
+local threads = 0
+setup = function(thread) threads = threads + 1; thread:set("seed", threads) end
+init = function(args) math.randomseed(os.time() * 100 + (seed or 0)) end
+request = function()
+  local path = template
+    :gsub("{lat}", string.format("%.5f", south + math.random() * (north - south)))
+    :gsub("{lon}", string.format("%.5f", west + math.random() * (east - west)))
+    :gsub("{radius}", tostring(math.random(300, 1500)))
+  return wrk.format("GET", path)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '\nBENCH_JSON {"requests":%d,"duration_us":%d,"errors":{"connect":%d,"read":%d,"write":%d,' ..
+    '"status":%d,"timeout":%d},"latency_us":{"p50":%d,"p90":%d,"p95":%d,"p99":%d,"max":%d,"mean":%.1f}}\n',
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99),
+    latency.max, latency.mean))
+end
+"""
+
+
+@dataclass
+class Options:
+    path: str = NEARBY
+    baseline: str = BASELINE
+    ingest_rate: float = 2000.0
+    duration: float = 30.0
+    connections: int = 32
+    wrk_threads: int = 2
+    web_workers: int = 2
+    web_threads: int = 8
+    workers: int = 2
+    warmup: float = 5.0
+    progress: bool = True
+
+
+def run_wrk(url: str, path: str, opts: Options) -> dict:
+    """Load ``path`` for ``opts.duration`` seconds; return wrk's figures (rates, percentiles in ms)."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise BenchError("wrk is not installed (apt-get install wrk)")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT)
+    try:
+        started = time.monotonic()
+        out = subprocess.run(
+            [
+                wrk,
+                "-t",
+                str(opts.wrk_threads),
+                "-c",
+                str(opts.connections),
+                "-d",
+                f"{opts.duration:.0f}s",
+                "--timeout",
+                "5s",
+                "-s",
+                script.name,
+                url,
+            ],
+            env={**os.environ, "BENCH_PATH": path, "BENCH_BBOX": ",".join(map(str, BBOX))},
+            capture_output=True,
+            text=True,
+            timeout=opts.duration + 60,
+        )
+    finally:
+        os.unlink(script.name)
+    line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
+    if out.returncode != 0 or line is None:
+        raise BenchError(f"wrk failed ({out.returncode}): {out.stderr.strip() or out.stdout[-2000:]}")
+    raw = json.loads(line.removeprefix("BENCH_JSON "))
+    seconds = raw["duration_us"] / 1e6
+    errors = sum(raw["errors"].values())
+    return {
+        "path": path,
+        "requests": raw["requests"],
+        "seconds": round(seconds, 2),
+        "rate": round(raw["requests"] / seconds, 1) if seconds else None,
+        "errors": raw["errors"],
+        "error_share": round(errors / raw["requests"], 4) if raw["requests"] else None,
+        "latency_ms": {k: round(v / 1000, 2) for k, v in raw["latency_us"].items()},
+        "wall_s": round(time.monotonic() - started, 2),
+    }
+
+
+def _rss_mib(pids: list[int]) -> float:
+    """Resident memory of these processes and their children (gunicorn's workers), MiB."""
+    total = 0
+    seen: set[int] = set()
+    todo = list(pids)
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        except OSError:
+            continue
+        total += next((int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmRSS:")), 0)
+        todo.extend(int(c) for c in children)
+    return round(total / 1024, 1)
+
+
+def _descendants(pid: int) -> list[int]:
+    try:
+        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+    return [c for child in children for c in (child, *_descendants(child))]
+
+
+def _cpu_by_process(before: dict, after: dict, groups: Mapping[str, list[int]]) -> dict[str, float]:
+    def used(sample: dict, pids: list[int]) -> float:
+        return sum(sample[p].cpu for p in pids if p in sample)
+
+    return {name: round(used(after, pids) - used(before, pids), 2) for name, pids in groups.items()}
+
+
+def _start_ingest(ctx, opts: Options, pub_url: str, topics: tuple[str, ...], boot: int):
+    """The paced publisher (berth events round-robin over the district's sensors) for the whole run."""
+    total_s = opts.warmup + 2 * (opts.duration + 5) + 10
+    shared = ctx.Array("d", clients.SLOTS, lock=False)
+    go = ctx.Event()
+    _recv, send = ctx.Pipe(duplex=False)
+    plan = clients.PublishPlan(parse_mqtt_url(pub_url), topics, boot, opts.ingest_rate, total_s, 4, f"bench-api-{boot}")
+    publisher = ctx.Process(target=clients.publisher_main, args=(plan, shared, go, send), daemon=True)
+    publisher.start()
+    deadline = time.monotonic() + READY_TIMEOUT
+    while shared[clients.PHASE] < clients.READY:
+        if shared[clients.PHASE] == clients.FAILED or not publisher.is_alive() or time.monotonic() > deadline:
+            publisher.terminate()
+            raise BenchError("publisher did not connect")
+        time.sleep(0.05)
+    go.set()
+    return publisher
+
+
+def run_api(opts: Options, env: Mapping[str, str] | None = None) -> dict:
+    from services.runtime import Runtime
+
+    env = dict(os.environ if env is None else env)
+    require_scratch_env(env)
+    settings = Settings.from_env(env)
+    rt = Runtime(settings)
+    redis_version = check_redis(rt)
+    db = prepare_database(rt)
+    boot = max(int(time.time()), db["last_boot"] + 1)
+    berths = sorted((d for d in db["district"].devices if d.kind is DeviceKind.PARKING_BERTH), key=lambda d: d.id)
+    topics = tuple(rt.topics.parking_state(d.facility_id, d.berth_id) for d in berths)
+    log = (lambda msg: print(msg, file=sys.stderr)) if opts.progress else (lambda _msg: None)
+
+    ctx = multiprocessing.get_context("spawn")
+    workdir = Path(tempfile.mkdtemp(prefix=f"civic-bench-api-{boot}-"))
+    broker = BenchBroker(rt.topics).start() if not settings.mqtt_url else None
+    bridge_url = broker.url(BRIDGE_USER) if broker else settings.mqtt_url
+    pub_url = broker.url(PUBLISHER_USER) if broker else settings.mqtt_url
+    procs: list[Proc] = []
+    web: Proc | None = None
+    publisher = None
+    try:
+        proc_env = {**env, "MQTT_URL": bridge_url, "CIVIC_DATA_DIR": str(workdir)}
+        procs.append(Proc("bridge", ["bridge", "--client-id", f"civic-bench-api-{boot}"], proc_env, workdir))
+        for n in range(opts.workers):
+            procs.append(Proc(f"worker-{n + 1}", ["worker", "--name", f"bench-api-{boot}-{n + 1}"], proc_env, workdir))
+        port = free_port()
+        web = Proc(
+            "web",
+            ["web", "--port", str(port), "--workers", str(opts.web_workers), "--threads", str(opts.web_threads)],
+            proc_env,
+            workdir,
+        )
+        wait_ready(rt, procs, opts.workers)
+        if not wait_port("127.0.0.1", port, READY_TIMEOUT):
+            raise BenchError(f"civic web did not listen within {READY_TIMEOUT:.0f} s:\n{web.output()}")
+        url = f"http://127.0.0.1:{port}"
+        probe = opts.path.format(lat=39.1244, lon=117.1981, radius=1000)
+        with urllib.request.urlopen(url + probe, timeout=10) as response:  # fail early on a wrong path
+            sample = json.loads(response.read())
+        log(f"bench api run {boot}: web on {url}, ingest {opts.ingest_rate:,.0f}/s")
+
+        if opts.ingest_rate > 0:
+            publisher = _start_ingest(ctx, opts, pub_url, topics, boot)
+        time.sleep(opts.warmup)
+
+        groups = {
+            "web": [web.pid, *_descendants(web.pid)],
+            "bridge": [procs[0].pid],
+            "workers_total": [p.pid for p in procs[1:]],
+            "publisher": [publisher.pid] if publisher else [],
+        }
+        phases = {}
+        for name, path in (("endpoint", opts.path), ("baseline", opts.baseline)):
+            log(f"wrk: {path} for {opts.duration:.0f} s, {opts.connections} connections")
+            before_cpu, before_counts, t0 = cpu.census(), counters(rt), time.monotonic()
+            result = run_wrk(url, path, opts)
+            after_cpu, after_counts, t1 = cpu.census(), counters(rt), time.monotonic()
+            result["ingest_committed_rate"] = round(
+                counter_delta(before_counts, after_counts, "civic_rows_stored") / (t1 - t0), 1
+            )
+            result["cpu_s"] = _cpu_by_process(before_cpu, after_cpu, groups)
+            result["web_rss_mib"] = _rss_mib([web.pid])
+            phases[name] = result
+            log(f"  {result['rate']:,.0f} req/s, p99 {result['latency_ms']['p99']} ms")
+    finally:
+        if publisher is not None and publisher.is_alive():
+            publisher.terminate()
+        if web is not None:
+            web.stop()
+        stop_platform(rt, procs)
+        if broker is not None:
+            broker.cleanup()
+        shutil.rmtree(workdir, ignore_errors=True)
+        rt.close()
+
+    endpoint, baseline = phases["endpoint"], phases["baseline"]
+    return {
+        "endpoint": endpoint,
+        "baseline": baseline,
+        "ratio": round(endpoint["rate"] / baseline["rate"], 3) if baseline["rate"] else None,
+        "sample_response_items": len(sample) if isinstance(sample, list) else None,
+        "options": {k: getattr(opts, k) for k in opts.__dataclass_fields__ if k != "progress"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "loadavg": [round(x, 2) for x in os.getloadavg()],
+            "postgres": db["postgres"],
+            "redis": redis_version,
+            "wrk": tool_version(["wrk", "-v"]),
+        },
+    }
+
+
+def summary_table(r: dict) -> str:
+    rows = []
+    for name in ("endpoint", "baseline"):
+        p = r[name]
+        lat = p["latency_ms"]
+        rows += [
+            (f"{name}: path", p["path"]),
+            (f"{name}: requests/s", f"{p['rate']:,.0f} ({p['requests']:,} in {p['seconds']} s)"),
+            (
+                f"{name}: latency p50 / p90 / p99 / max (ms)",
+                f"{lat['p50']} / {lat['p90']} / {lat['p99']} / {lat['max']}",
+            ),
+            (f"{name}: errors", ", ".join(f"{k} {v}" for k, v in p["errors"].items() if v) or "none"),
+            (f"{name}: ingest committed meanwhile (rows/s)", f"{p['ingest_committed_rate']:,.0f}"),
+            (
+                f"{name}: CPU s (web / bridge / workers / publisher)",
+                " / ".join(str(p["cpu_s"][k]) for k in ("web", "bridge", "workers_total", "publisher")),
+            ),
+            (f"{name}: web RSS (MiB, all gunicorn processes)", str(p["web_rss_mib"])),
+        ]
+    rows.append(("endpoint / baseline", f"{r['ratio']:.2f}" if r["ratio"] else "—"))
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
