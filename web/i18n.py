@@ -20,7 +20,7 @@ TIMEZONE = "Asia/Shanghai"  # show local time; the database keeps UTC
 
 def translation_directories() -> list[Path]:
     """The core catalogue plus one per page package that has one."""
-    return [WEB / "translations", *sorted(p.parent for p in WEB.glob("*/translations/") if p.is_dir())]
+    return [WEB / "translations", *sorted(p for p in WEB.glob("*/translations") if p.is_dir())]
 
 
 def _chosen_lang() -> str:
