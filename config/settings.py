@@ -35,16 +35,41 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BRIDGE_CLIENT_ID", "", "MQTT client id (keeps its broker session). Unset: civic-bridge-<host>."),
     Variable("JOB_TIMEOUT", "20", "Seconds an ingest job may run before RQ kills and retries it."),
     Variable("WORKER_MAINTENANCE_INTERVAL", "10", "Seconds between RQ maintenance passes (retry dead workers' jobs)."),
+    Variable("BERTH_SILENCE_S", "300", "Seconds without a berth sensor's message before its berth becomes `unknown`."),
     Variable(
         "MOSQUITTO_AUTH_DIR", "", "Where `civic broker files` writes passwd and acl. Unset: CIVIC_DATA_DIR/mosquitto."
     ),
     Variable("MOSQUITTO_PID_FILE", "", "Mosquitto's pid file: provisioning sends it SIGHUP to reload credentials."),
     Variable("LOG_LEVEL", "INFO", "Python logging level for every process."),
     Variable(
+        "AIR_PM25_BASELINE",
+        "70",
+        "PM2.5 baseline (µg/m³) the plan's −25 % target applies to; the plan names no number. Empty: no target.",
+    ),
+    Variable(
+        "AIR_PM25_BASELINE_LABEL",
+        "样例值，规划未给出 · sample value, not from the plan (set the 12th-FYP PM2.5 annual mean)",
+        "How the KPI labels the baseline (its source).",
+    ),
+    Variable("AIR_ALERT_AQI", "101", "Hourly AQI at or above which a station's air-quality alert is raised."),
+    Variable("AIR_ALERT_HYSTERESIS", "10", "The alert clears only below AIR_ALERT_AQI minus this."),
+    Variable("AIR_ALERT_RAISE_HOURS", "2", "Consecutive hours at or above the threshold before the alert is raised."),
+    Variable("AIR_ALERT_CLEAR_HOURS", "2", "Consecutive hours below threshold minus hysteresis before it clears."),
+    Variable("AIR_STALE_AFTER_S", "600", "Seconds without a reading before a station is alerted as offline."),
+    Variable(
         "MAP_TILE_URL",
         "",
         "Map tile URL template for the pages' maps (`https://…/{z}/{x}/{y}.png`). Unset: district outline only.",
     ),
+    Variable("SESSION_COOKIE_SECURE", "false", "Send the login cookie over HTTPS only (`true` behind TLS)."),
+    Variable("NOTIFIER", "log", "Service-request notifications: `log` (write to the log) or `email` (SMTP below)."),
+    Variable("SMTP_HOST", "localhost", "SMTP server for `NOTIFIER=email`."),
+    Variable("SMTP_PORT", "25", "SMTP port (587 with SMTP_STARTTLS=true)."),
+    Variable("SMTP_USER", "", "SMTP login; empty: no login."),
+    Variable("SMTP_PASSWORD", "", "SMTP password."),
+    Variable("SMTP_STARTTLS", "false", "Upgrade the SMTP connection with STARTTLS."),
+    Variable("MAIL_FROM", "civicpulse@localhost", "Sender address of notification e-mails."),
+    Variable("REQUESTS_ALERT_EMAIL", "", "Where overdue-request alerts are mailed (a desk mailbox); empty: none."),
 )
 
 
@@ -53,6 +78,23 @@ def _int(value: str, name: str) -> int:
         return int(value)
     except ValueError:
         raise ValueError(f"{name} must be an integer, got {value!r}") from None
+
+
+def _bool(value: str, name: str) -> bool:
+    if value.strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.strip().lower() in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"{name} must be true or false, got {value!r}")
+
+
+def _optional_float(value: str, name: str) -> float | None:
+    if not value.strip():
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a number or empty, got {value!r}") from None
 
 
 def normalise_database_url(url: str) -> str:
@@ -100,10 +142,27 @@ class Settings:
     bridge_client_id: str
     job_timeout: int
     worker_maintenance_interval: int
+    berth_silence_s: int
     mosquitto_auth_dir: Path
     mosquitto_pid_file: Path | None
     log_level: str
     map_tile_url: str
+    air_pm25_baseline: float | None = 70.0
+    air_pm25_baseline_label: str = ""
+    air_alert_aqi: int = 101
+    air_alert_hysteresis: int = 10
+    air_alert_raise_hours: int = 2
+    air_alert_clear_hours: int = 2
+    air_stale_after_s: int = 600
+    session_cookie_secure: bool = False
+    notifier: str = "log"
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    mail_from: str = "civicpulse@localhost"
+    requests_alert_email: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -129,10 +188,27 @@ class Settings:
             bridge_client_id=raw["BRIDGE_CLIENT_ID"],
             job_timeout=_int(raw["JOB_TIMEOUT"], "JOB_TIMEOUT"),
             worker_maintenance_interval=_int(raw["WORKER_MAINTENANCE_INTERVAL"], "WORKER_MAINTENANCE_INTERVAL"),
+            berth_silence_s=_int(raw["BERTH_SILENCE_S"], "BERTH_SILENCE_S"),
             mosquitto_auth_dir=Path(raw["MOSQUITTO_AUTH_DIR"] or data_dir / "mosquitto"),
             mosquitto_pid_file=Path(raw["MOSQUITTO_PID_FILE"]) if raw["MOSQUITTO_PID_FILE"] else None,
             log_level=raw["LOG_LEVEL"].upper(),
             map_tile_url=raw["MAP_TILE_URL"],
+            air_pm25_baseline=_optional_float(raw["AIR_PM25_BASELINE"], "AIR_PM25_BASELINE"),
+            air_pm25_baseline_label=raw["AIR_PM25_BASELINE_LABEL"],
+            air_alert_aqi=_int(raw["AIR_ALERT_AQI"], "AIR_ALERT_AQI"),
+            air_alert_hysteresis=_int(raw["AIR_ALERT_HYSTERESIS"], "AIR_ALERT_HYSTERESIS"),
+            air_alert_raise_hours=_int(raw["AIR_ALERT_RAISE_HOURS"], "AIR_ALERT_RAISE_HOURS"),
+            air_alert_clear_hours=_int(raw["AIR_ALERT_CLEAR_HOURS"], "AIR_ALERT_CLEAR_HOURS"),
+            air_stale_after_s=_int(raw["AIR_STALE_AFTER_S"], "AIR_STALE_AFTER_S"),
+            session_cookie_secure=_bool(raw["SESSION_COOKIE_SECURE"], "SESSION_COOKIE_SECURE"),
+            notifier=raw["NOTIFIER"],
+            smtp_host=raw["SMTP_HOST"],
+            smtp_port=_int(raw["SMTP_PORT"], "SMTP_PORT"),
+            smtp_user=raw["SMTP_USER"],
+            smtp_password=raw["SMTP_PASSWORD"],
+            smtp_starttls=_bool(raw["SMTP_STARTTLS"], "SMTP_STARTTLS"),
+            mail_from=raw["MAIL_FROM"],
+            requests_alert_email=raw["REQUESTS_ALERT_EMAIL"],
         )
 
     @property

@@ -15,8 +15,11 @@ class EventKind(StrEnum):
     """Kinds of live events on the events channel (and the SSE stream's ``event:`` field)."""
 
     PARKING_BERTH = "parking_berth"
+    PARKING_FACILITY = "parking_facility"  # a facility's counts changed
     AIR_STATION = "air_station"
     DEVICE_STATUS = "device_status"
+    ALERT = "alert"  # an alert raised, updated, acknowledged, assigned or cleared (services/alerts)
+    SERVICE_REQUEST = "service_request"  # a request submitted, changed or overdue (no personal data)
 
 
 class Queues(StrEnum):
@@ -103,6 +106,26 @@ class RedisKeys:
     def histograms(self) -> str:
         """Hash of histogram buckets, sums and counts (read by /metrics)."""
         return self._k("histograms")
+
+    @property
+    def parking_geo(self) -> str:
+        """GEO set of parking facility ids at their WGS-84 positions (nearby search)."""
+        return self._k("parking", "geo")
+
+    @property
+    def parking_facilities(self) -> str:
+        """Hash: facility id -> JSON of its descriptive fields (what a list or nearby answer shows)."""
+        return self._k("parking", "facilities")
+
+    @property
+    def parking_counts(self) -> str:
+        """Hash: facility id -> JSON counts by status and category, always recomputed from the database."""
+        return self._k("parking", "counts")
+
+    @property
+    def parking_counts_lock(self) -> str:
+        """Lock held while counts are read from the database and written here, so a stale read never wins."""
+        return self._k("parking", "counts", "lock")
 
     def heartbeat(self, role: str, name: str) -> str:
         """Key with a TTL, refreshed while a bridge or worker is alive."""

@@ -95,7 +95,7 @@ class Malformed(StrEnum):
     NOT_UTF8 = "not_utf8"  # firmware sending UTF-16
     MISSING_SEQ = "missing_seq"
     WRONG_TYPE = "wrong_type"  # occupied "yes"; pm25 as a string with its unit
-    OUT_OF_RANGE = "out_of_range"  # battery 250 %; pm25 -5 µg/m³
+    OUT_OF_RANGE = "out_of_range"  # battery 250 %; pm25 -500 µg/m³
     OVERSIZE = "oversize"  # a debug dump over the payload limit
 
 
@@ -145,7 +145,7 @@ def malformed_payload(
         if berth:
             data["battery"] = 250
         else:
-            data["pm25"] = -5
+            data["pm25"] = -500
     elif cls is Malformed.OVERSIZE:
         data["debug"] = "x" * limit
     return encode(data)

@@ -11,6 +11,7 @@ from flask_smorest import Api
 
 from config.settings import Settings
 from services import errors, extensions
+from services.accounts.auth import init_auth
 from services.runtime import Runtime
 
 DOCS_ASSETS = "/api/docs/assets/"
@@ -39,15 +40,21 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     errors.register_error_handlers(app, api)
 
     from services.air_quality.api import blp as air_blp
+    from services.air_quality.data_api import blp as air_data_blp
+    from services.alerts.api import blp as alerts_blp
     from services.devices.api import blp as devices_blp
     from services.events.api import blp as events_blp
     from services.health import bp as health_bp
     from services.ngsi.api import blp as ngsi_blp
     from services.parking.api import blp as parking_blp
     from services.pipeline.api import blp as pipeline_blp
+    from services.service_requests.api import blp as requests_blp
 
-    for blp in (devices_blp, parking_blp, air_blp, pipeline_blp, events_blp, ngsi_blp):
+    # API blueprints that never authenticate with the session cookie: exempt from CSRF checks.
+    not_session_authenticated = (devices_blp, parking_blp, air_blp, air_data_blp, pipeline_blp, events_blp, ngsi_blp)
+    for blp in (*not_session_authenticated, requests_blp, alerts_blp):
         api.register_blueprint(blp)
+    init_auth(app, settings, csrf_exempt=not_session_authenticated)
     app.register_blueprint(health_bp)
 
     from web import init_web

@@ -202,6 +202,7 @@ def seed() -> None:
     from services.db import transaction
     from services.devices.store import publish_registry, seed_district
     from services.district.loader import load_district
+    from services.parking.live import publish_directory
 
     rt = _runtime()
     district = load_district(rt.settings.district_file)
@@ -209,7 +210,40 @@ def seed() -> None:
         added = seed_district(session, district)
     with rt.sessions() as session:
         published = publish_registry(session, rt.redis, rt.keys)
-    click.echo(f"added: {json.dumps(added)}; {published} devices in the Redis registry")
+    facilities = publish_directory(rt.sessions, rt.redis, rt.keys)
+    click.echo(
+        f"added: {json.dumps(added)}; {published} devices in the Redis registry; {facilities} parking facilities"
+    )
+
+
+@main.group()
+def parking() -> None:
+    """Parking operations (an authenticated HTTP endpoint comes with user accounts)."""
+
+
+def _set_closed(berth_id: str, closed: bool) -> None:
+    from services.parking.actions import set_closed
+    from services.parking.store import BerthNotFound
+
+    try:
+        change = set_closed(_runtime(), berth_id, closed)
+    except BerthNotFound:
+        raise click.ClickException(f"no berth {berth_id}") from None
+    click.echo(f"{berth_id}: {change['previous']} -> {change['status']}" if change else f"{berth_id}: unchanged")
+
+
+@parking.command("close")
+@click.argument("berth_id")
+def parking_close(berth_id: str) -> None:
+    """Take a berth out of use: it shows `closed` whatever its sensor says."""
+    _set_closed(berth_id, True)
+
+
+@parking.command("open")
+@click.argument("berth_id")
+def parking_open(berth_id: str) -> None:
+    """Put a closed berth back in use, at its sensor's latest state if that is fresh (else `unknown`)."""
+    _set_closed(berth_id, False)
 
 
 @main.group()
@@ -314,6 +348,36 @@ def broker_account(username: str, role: str, password: str | None) -> None:
 def broker_files() -> None:
     """Write the broker's passwd and acl files from the database (and reload the broker if configured)."""
     click.echo(_sync_broker(_runtime()))
+
+
+@main.group()
+def user() -> None:
+    """Accounts of community-centre staff, city operators and admins (web login)."""
+
+
+@user.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["staff", "operator", "admin"]), required=True)
+@click.option("--community", "community_id", default=None, help="Staff only: the community they serve.")
+@click.option("--name", "display_name", default="", help="Name shown in the pages (default: the username).")
+@click.option("--password", default=None, help="Set this password (default: generate one).")
+def user_create(username: str, role: str, community_id: str | None, display_name: str, password: str | None) -> None:
+    """Create an account; prints its password on the last line."""
+    import secrets
+
+    from services.accounts.roles import Role
+    from services.accounts.store import AccountError, create_user
+    from services.db import transaction
+
+    password = password or secrets.token_urlsafe(12)
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            create_user(session, username, Role(role), password, community_id, display_name)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"{role} {username} created" + (f" for community {community_id}" if community_id else ""), err=True)
+    click.echo(password)
 
 
 @main.command("config")

@@ -54,12 +54,15 @@ def transaction(factory: sessionmaker[Session]):
 
 def import_models() -> None:
     """Import every model module so ``Base.metadata`` knows all tables (Alembic, create_all)."""
+    from services.accounts import models as _users  # noqa: F401
     from services.air_quality import models as _air  # noqa: F401
+    from services.alerts import models as _alerts  # noqa: F401
     from services.devices import accounts as _accounts  # noqa: F401
     from services.devices import models as _devices  # noqa: F401
     from services.district import models as _district  # noqa: F401
     from services.parking import models as _parking  # noqa: F401
     from services.pipeline import models as _pipeline  # noqa: F401
+    from services.service_requests import models as _requests  # noqa: F401
 
 
 def insert_ignoring_duplicates(session: Session, model, rows: list[dict], keys: list[str], returning=()):

@@ -12,7 +12,7 @@ from importlib import import_module
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, request, url_for
-from flask_babel import lazy_gettext as _l  # noqa: F401  (page labels in PAGES)
+from flask_babel import lazy_gettext as _l
 
 from config.settings import Settings
 from web.i18n import init_i18n
@@ -28,7 +28,12 @@ class Page:
 
 
 # Order is the navigation's order.
-PAGES: tuple[Page, ...] = ()
+PAGES: tuple[Page, ...] = (
+    Page("web.parking", "parking_page.index", _l("Parking")),
+    Page("web.air", "air_page.index", _l("Air quality")),
+    Page("web.desk.track", "track_page.index", _l("Track a request")),
+    Page("web.desk", "desk_page.index", _l("Service desk")),
+)
 
 shared = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
 
@@ -47,6 +52,7 @@ def init_web(app: Flask, settings: Settings) -> None:
     init_i18n(app)
     app.config["MAP_TILE_URL"] = settings.map_tile_url
     app.register_blueprint(shared)
+    app.register_blueprint(import_module("web.home").bp)
     for page in PAGES:
         app.register_blueprint(import_module(page.module).bp)
 

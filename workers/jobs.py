@@ -9,13 +9,20 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from functools import cache
 
 from config.settings import Settings
 from config.topics import DeviceKind
+from services.air_quality.alerting import Liveness
+from services.air_quality.alerting import evaluate as evaluate_air
+from services.air_quality.rollups import roll_up_dirty
 from services.air_quality.store import record_air_readings
+from services.alerts.events import publish as publish_alerts
 from services.db import transaction
 from services.devices.store import publish_registry
+from services.parking import actions as parking
+from services.parking.live import publish_directory, refresh_counts
 from services.parking.store import record_berth_events
 from services.pipeline import metrics
 from services.pipeline.store import record_dead_letters
@@ -31,8 +38,15 @@ def runtime() -> Runtime:
 
 
 def ingest_berth_events(rows: list[dict], first_received: float) -> int:
-    """Persist a batch of berth sensor events; return how many were new."""
-    return _ingest(DeviceKind.PARKING_BERTH, record_berth_events, rows, first_received)
+    """Persist a batch of berth sensor events, then recompute its facilities' counts; return how many were new.
+
+    Counts are recomputed for every facility in the batch, not only those that changed: a retried batch
+    whose first run committed but died before this step repairs the cache too.
+    """
+    stored = _ingest(DeviceKind.PARKING_BERTH, record_berth_events, rows, first_received)
+    rt = runtime()
+    refresh_counts(rt.sessions, rt.redis, rt.keys, {r["facility_id"] for r in rows})
+    return stored
 
 
 def ingest_air_readings(rows: list[dict], first_received: float) -> int:
@@ -69,6 +83,41 @@ def store_dead_letters(items: list[dict]) -> int:
     """Persist messages the bridge refused, each with its reason and raw payload."""
     with transaction(runtime().sessions) as session:
         return record_dead_letters(session, items)
+
+
+def roll_up_air() -> dict:
+    """Roll up the air-quality hours that got readings since the last run, and the days holding them."""
+    with transaction(runtime().sessions) as session:
+        return roll_up_dirty(session)
+
+
+def evaluate_air_alerts() -> int:
+    """Raise, refresh or clear the air-quality alerts; announce each change; return how many changed."""
+    rt = runtime()
+    liveness = Liveness(
+        last_seen={k.decode(): float(v) for k, v in rt.redis.hgetall(rt.keys.last_seen).items()},
+        status={k.decode(): v.decode() for k, v in rt.redis.hgetall(rt.keys.device_status).items()},
+    )
+    with transaction(rt.sessions) as session:
+        events = evaluate_air(session, rt.settings, liveness, datetime.now(UTC))
+    publish_alerts(rt.redis, rt.keys, events)
+    return len(events)
+
+
+def sweep_silent_berths() -> int:
+    """Mark berths unknown whose sensor is silent past BERTH_SILENCE_S or offline; return how many."""
+    return len(parking.sweep(runtime()))
+
+
+def snapshot_parking() -> int:
+    """Record every parking facility's counts (the occupancy history)."""
+    return parking.snapshot(runtime())
+
+
+def publish_parking_directory() -> int:
+    """Copy the parking facilities (GEO set, descriptions) and fresh counts to Redis."""
+    rt = runtime()
+    return publish_directory(rt.sessions, rt.redis, rt.keys)
 
 
 def publish_device_registry() -> int:

@@ -6,14 +6,36 @@ from rq.cron import CronScheduler
 
 from config.topics import Queues
 from services.runtime import Runtime
+from services.service_requests import jobs as request_jobs
 from workers import jobs
 
 REGISTRY_REPUBLISH_S = 60  # a restarted Redis gets the device registry back within a minute
+BERTH_SWEEP_S = 30  # a silent berth turns unknown at most this long after BERTH_SILENCE_S
+PARKING_SNAPSHOT_S = 300  # occupancy history resolution: 12 samples per hourly mean
+PARKING_DIRECTORY_S = 60  # a restarted Redis gets facilities and counts back within a minute
+AIR_ROLLUP_S = 60  # hourly means (and the current hour's partial row) at most a minute behind
+AIR_ALERTS_S = 60
 
 
 def build_scheduler(rt: Runtime) -> CronScheduler:
     cron = CronScheduler(connection=rt.redis, logging_level=rt.settings.log_level)
     cron.register(
         jobs.publish_device_registry, str(Queues.DEFAULT), interval=REGISTRY_REPUBLISH_S, job_timeout=60, result_ttl=60
+    )
+    cron.register(jobs.roll_up_air, str(Queues.DEFAULT), interval=AIR_ROLLUP_S, job_timeout=120, result_ttl=60)
+    cron.register(jobs.evaluate_air_alerts, str(Queues.DEFAULT), interval=AIR_ALERTS_S, job_timeout=60, result_ttl=60)
+    cron.register(
+        request_jobs.sweep_overdue_requests,
+        str(Queues.DEFAULT),
+        interval=request_jobs.SWEEP_INTERVAL_S,
+        job_timeout=60,
+        result_ttl=60,
+    )
+    cron.register(jobs.sweep_silent_berths, str(Queues.DEFAULT), interval=BERTH_SWEEP_S, job_timeout=60, result_ttl=60)
+    cron.register(
+        jobs.snapshot_parking, str(Queues.DEFAULT), interval=PARKING_SNAPSHOT_S, job_timeout=60, result_ttl=60
+    )
+    cron.register(
+        jobs.publish_parking_directory, str(Queues.DEFAULT), interval=PARKING_DIRECTORY_S, job_timeout=60, result_ttl=60
     )
     return cron

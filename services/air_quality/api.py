@@ -19,7 +19,8 @@ ReadingSchema = Schema.from_dict(
         "boot": fields.Integer(),
         "seq": fields.Integer(),
     }
-    | {m: fields.Float(allow_none=True) for m in MEASURES},
+    | {m: fields.Float(allow_none=True) for m in MEASURES}
+    | {"quality": fields.Dict(allow_none=True, metadata={"description": "measure -> quality code; null: all good"})},
     name="Reading",
 )
 

@@ -5,15 +5,16 @@ from marshmallow import ValidationError, fields, validates_schema
 from services.air_quality.models import MEASURES
 from services.pipeline.envelope import EnvelopeSchema, Plausible
 
-# Physical bounds, not air-quality judgements: beyond these a sensor is broken, not reporting smog.
-# µg/m³ except CO (mg/m³), temperature (°C) and relative humidity (%).
+# What the instruments can report at all (µg/m³ except CO mg/m³, °C, % RH); beyond this a message is
+# dead-lettered (out_of_range). Small negatives are an analyser's zero drift: stored, and flagged by
+# checks.py (with values above what ambient air reaches) rather than refused.
 BOUNDS = {
-    "pm25": (0, 2000),
-    "pm10": (0, 3000),
-    "so2": (0, 3000),
-    "no2": (0, 3000),
-    "o3": (0, 2000),
-    "co": (0, 200),
+    "pm25": (-20, 2000),
+    "pm10": (-20, 3000),
+    "so2": (-20, 3000),
+    "no2": (-20, 3000),
+    "o3": (-20, 2000),
+    "co": (-2, 200),
     "temperature": (-50, 60),
     "humidity": (0, 100),
 }

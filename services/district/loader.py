@@ -8,6 +8,7 @@ from pathlib import Path
 import yaml
 
 from config.topics import DeviceKind, device_address
+from services.parking.logic import BerthCategory
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,17 @@ def sensor_id(owner_id: str) -> str:
     return f"S-{owner_id}"
 
 
+def berth_categories(facility_id: str, reserved: dict[str, int], berths: int) -> list[str]:
+    """Category of berths 1..N: the reserved ones numbered from 001 in BerthCategory order, then normal."""
+    unknown = set(reserved) - {c.value for c in BerthCategory}
+    if unknown:
+        raise ValueError(f"facility {facility_id}: unknown berth categories {sorted(unknown)}")
+    ordered = [str(c) for c in BerthCategory if c is not BerthCategory.NORMAL for _ in range(reserved.get(c, 0))]
+    if len(ordered) > berths:
+        raise ValueError(f"facility {facility_id}: more reserved berths than berths")
+    return ordered + [str(BerthCategory.NORMAL)] * (berths - len(ordered))
+
+
 def load_district(path: Path) -> District:
     """Parse and check the district file; raise ValueError naming what is wrong."""
     raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -59,6 +71,7 @@ def load_district(path: Path) -> District:
             raise ValueError(f"facility {fac['id']}: unknown subdistrict {fac['subdistrict']!r}")
         if not 0 <= fac["smart_berths"] <= fac["berths"]:
             raise ValueError(f"facility {fac['id']}: smart_berths must be between 0 and berths")
+        categories = berth_categories(fac["id"], fac.get("categories") or {}, fac["berths"])
         loc = fac["location"]
         facilities.append(
             {
@@ -72,13 +85,25 @@ def load_district(path: Path) -> District:
                 "lat": loc["lat"],
                 "lon": loc["lon"],
                 "opened": fac.get("opened"),
+                "barrier": bool(fac.get("barrier", False)),
+                "opening_hours": fac.get("opening_hours", "24/7"),
+                "tariff_zh": fac.get("tariff_zh", ""),
+                "tariff_en": fac.get("tariff_en", ""),
+                "road_zh": fac.get("road_zh"),
+                "road_en": fac.get("road_en"),
             }
         )
         for n in range(1, fac["berths"] + 1):
             bid = berth_id(fac["id"], n)
             smart = n <= fac["smart_berths"]
             berths.append(
-                {"id": bid, "facility_id": fac["id"], "smart": smart, "device_id": sensor_id(bid) if smart else None}
+                {
+                    "id": bid,
+                    "facility_id": fac["id"],
+                    "smart": smart,
+                    "device_id": sensor_id(bid) if smart else None,
+                    "category": categories[n - 1],
+                }
             )
             if smart:
                 devices.append(

@@ -27,6 +27,7 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--lang=zh-CN",  # the browser's own widgets (date pickers) in the language our users read
 ]
 # The screens ../shared/UI.md names for each page's users.
 SCREENS = {

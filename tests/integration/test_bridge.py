@@ -23,7 +23,7 @@ MALFORMED = {
     "bad_json": (BERTH, b'{"boot": 1, "seq": '),
     "encoding": (BERTH, b"\xc3\x28\xa0\xa1"),
     "invalid": (BERTH, json.dumps({"boot": 1, "ts": "2026-11-26T03:00:00Z", "occupied": "yes"}).encode()),
-    "out_of_range": (AIR, json.dumps({"boot": 1, "seq": 1, "ts": "2026-11-26T03:00:00Z", "pm25": -50}).encode()),
+    "out_of_range": (AIR, json.dumps({"boot": 1, "seq": 1, "ts": "2026-11-26T03:00:00Z", "pm25": -500}).encode()),
     "unknown_device": ("heping/parking/P-NOWHERE/P-NOWHERE-001/state", berth()),
     "oversize": (BERTH, b'{"pad": "' + b"x" * 10000 + b'"}'),
     "bad_topic": ("heping/parking/P-ZIYANGLI/state", berth()),

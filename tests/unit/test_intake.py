@@ -59,7 +59,7 @@ def test_valid_air_message_keeps_only_reported_measures():
         (BERTH_TOPIC, berth(seq=0), Reason.INVALID),
         (BERTH_TOPIC, berth(battery=250), Reason.OUT_OF_RANGE),
         (BERTH_TOPIC, berth(ts="2099-01-01T00:00:00Z"), Reason.OUT_OF_RANGE),
-        (AIR_TOPIC, {"boot": 1, "seq": 1, "ts": NOW, "pm25": -4}, Reason.OUT_OF_RANGE),
+        (AIR_TOPIC, {"boot": 1, "seq": 1, "ts": NOW, "pm25": -500}, Reason.OUT_OF_RANGE),
         (AIR_TOPIC, {"boot": 1, "seq": 1, "ts": NOW, "pm25": 1e9}, Reason.OUT_OF_RANGE),
         (AIR_TOPIC, {"boot": 1, "seq": 1, "ts": NOW}, Reason.INVALID),  # no measure at all
         ("heping/parking/P-A/P-A-999/state", berth(), Reason.UNKNOWN_DEVICE),

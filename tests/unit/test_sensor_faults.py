@@ -183,7 +183,7 @@ def test_malformed_payloads_are_what_they_claim():
     assert json.loads(malformed_payload(Malformed.OUT_OF_RANGE, body, DeviceKind.PARKING_BERTH))["battery"] == 250
     air = {"boot": 1, "seq": 2, "ts": TS, "rssi": -60, "pm25": 35.2}
     assert isinstance(json.loads(malformed_payload(Malformed.WRONG_TYPE, air, DeviceKind.AIR_STATION))["pm25"], str)
-    assert json.loads(malformed_payload(Malformed.OUT_OF_RANGE, air, DeviceKind.AIR_STATION))["pm25"] == -5
+    assert json.loads(malformed_payload(Malformed.OUT_OF_RANGE, air, DeviceKind.AIR_STATION))["pm25"] == -500
     assert len(malformed_payload(Malformed.OVERSIZE, body, DeviceKind.PARKING_BERTH)) > 4096
     assert body["seq"] == 2 and body["occupied"] is True  # the valid body is left alone
 

@@ -30,3 +30,11 @@ def test_integers_are_checked_with_the_variable_named():
 def test_every_variable_is_in_the_table():
     table = markdown_table()
     assert all(f"`{v.name}`" in table for v in VARIABLES)
+
+
+def test_readme_lists_every_variable_as_civic_config_prints_it():
+    """The README's table is `civic config`'s output: a new setting cannot go undocumented."""
+    from config.settings import markdown_table
+    from tests.support.services import ROOT
+
+    assert markdown_table().strip() in (ROOT / "README.md").read_text()

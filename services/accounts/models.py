@@ -1,0 +1,34 @@
+"""Accounts of people who log in: community-centre staff, city operators, admins."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.accounts.roles import Actor, Role
+from services.db import Base
+from services.types import BigId, UtcDateTime
+
+
+class User(UserMixin, Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str | None] = mapped_column(ForeignKey("communities.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in or stay logged in
+        return self.active
+
+    def actor(self) -> Actor:
+        return Actor(Role(self.role), self.id, self.username, self.community_id)
