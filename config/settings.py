@@ -33,6 +33,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BRIDGE_MAX_PAYLOAD", "4096", "Largest accepted MQTT payload in bytes; larger ones are dead-lettered."),
     Variable("BRIDGE_SHARED_GROUP", "ingest", "Shared-subscription group (`$share/<group>/...`); empty: plain."),
     Variable("BRIDGE_CLIENT_ID", "", "MQTT client id (keeps its broker session). Unset: civic-bridge-<host>."),
+    Variable(
+        "BRIDGE_MAX_BACKLOG",
+        "1000",
+        "Ingest jobs waiting in Redis (queued, retrying or running) at which the bridges stop taking messages "
+        "and the broker holds the rest (backpressure). 0: no bound.",
+    ),
     Variable("JOB_TIMEOUT", "20", "Seconds an ingest job may run before RQ kills and retries it."),
     Variable("WORKER_MAINTENANCE_INTERVAL", "10", "Seconds between RQ maintenance passes (retry dead workers' jobs)."),
     Variable("BERTH_SILENCE_S", "300", "Seconds without a berth sensor's message before its berth becomes `unknown`."),
@@ -61,7 +67,20 @@ VARIABLES: tuple[Variable, ...] = (
         "",
         "Map tile URL template for the pages' maps (`https://…/{z}/{x}/{y}.png`). Unset: district outline only.",
     ),
-    Variable("SESSION_COOKIE_SECURE", "false", "Send the login cookie over HTTPS only (`true` behind TLS)."),
+    Variable(
+        "SESSION_COOKIE_SECURE", "false", "Send the login cookie over HTTPS only, and send HSTS (`true` behind TLS)."
+    ),
+    Variable(
+        "LOGIN_RATE_LIMIT",
+        "10/minute",
+        "Failed logins allowed per client address and per username (then 429), e.g. `10/minute;50/hour`.",
+    ),
+    Variable("SUBMISSION_RATE_LIMIT", "20/minute", "Public submissions (Open311 POST) allowed per client address."),
+    Variable(
+        "TRUSTED_PROXIES",
+        "0",
+        "Reverse proxies in front of the web app whose X-Forwarded-For/-Proto to believe (client address for limits).",
+    ),
     Variable("NOTIFIER", "log", "Service-request notifications: `log` (write to the log) or `email` (SMTP below)."),
     Variable("SMTP_HOST", "localhost", "SMTP server for `NOTIFIER=email`."),
     Variable("SMTP_PORT", "25", "SMTP port (587 with SMTP_STARTTLS=true)."),
@@ -155,6 +174,9 @@ class Settings:
     air_alert_clear_hours: int = 2
     air_stale_after_s: int = 600
     session_cookie_secure: bool = False
+    login_rate_limit: str = "10/minute"
+    submission_rate_limit: str = "20/minute"
+    trusted_proxies: int = 0
     notifier: str = "log"
     smtp_host: str = "localhost"
     smtp_port: int = 25
@@ -163,6 +185,7 @@ class Settings:
     smtp_starttls: bool = False
     mail_from: str = "civicpulse@localhost"
     requests_alert_email: str = ""
+    bridge_max_backlog: int = 1000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -186,6 +209,7 @@ class Settings:
             bridge_max_payload=_int(raw["BRIDGE_MAX_PAYLOAD"], "BRIDGE_MAX_PAYLOAD"),
             bridge_shared_group=raw["BRIDGE_SHARED_GROUP"],
             bridge_client_id=raw["BRIDGE_CLIENT_ID"],
+            bridge_max_backlog=_int(raw["BRIDGE_MAX_BACKLOG"], "BRIDGE_MAX_BACKLOG"),
             job_timeout=_int(raw["JOB_TIMEOUT"], "JOB_TIMEOUT"),
             worker_maintenance_interval=_int(raw["WORKER_MAINTENANCE_INTERVAL"], "WORKER_MAINTENANCE_INTERVAL"),
             berth_silence_s=_int(raw["BERTH_SILENCE_S"], "BERTH_SILENCE_S"),
@@ -201,6 +225,9 @@ class Settings:
             air_alert_clear_hours=_int(raw["AIR_ALERT_CLEAR_HOURS"], "AIR_ALERT_CLEAR_HOURS"),
             air_stale_after_s=_int(raw["AIR_STALE_AFTER_S"], "AIR_STALE_AFTER_S"),
             session_cookie_secure=_bool(raw["SESSION_COOKIE_SECURE"], "SESSION_COOKIE_SECURE"),
+            login_rate_limit=raw["LOGIN_RATE_LIMIT"],
+            submission_rate_limit=raw["SUBMISSION_RATE_LIMIT"],
+            trusted_proxies=_int(raw["TRUSTED_PROXIES"], "TRUSTED_PROXIES"),
             notifier=raw["NOTIFIER"],
             smtp_host=raw["SMTP_HOST"],
             smtp_port=_int(raw["SMTP_PORT"], "SMTP_PORT"),

@@ -93,9 +93,19 @@ class RedisKeys:
         return self._k("device_status")
 
     @property
+    def rate_limits(self) -> str:
+        """Prefix of Flask-Limiter's counters (login attempts, public submissions) per client and window."""
+        return self._k("ratelimit")
+
+    @property
     def events_channel(self) -> str:
         """Pub/sub channel carrying one JSON event per state change."""
         return self._k("events")
+
+    @property
+    def bridge_holding(self) -> str:
+        """String with a short TTL, renewed while a bridge holds a batch back at BRIDGE_MAX_BACKLOG."""
+        return self._k("bridge_holding")
 
     @property
     def counters(self) -> str:

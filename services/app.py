@@ -12,7 +12,9 @@ from flask_smorest import Api
 from config.settings import Settings
 from services import errors, extensions
 from services.accounts.auth import init_auth
+from services.ratelimit import init_rate_limits
 from services.runtime import Runtime
+from services.security import init_security
 
 DOCS_ASSETS = "/api/docs/assets/"
 
@@ -34,7 +36,10 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     )
     app.json.ensure_ascii = False  # Chinese names as text, not \u escapes
     app.json.sort_keys = False  # keep the order the schemas define
-    extensions.init_app(app, Runtime(settings))
+    rt = Runtime(settings)
+    extensions.init_app(app, rt)
+    init_security(app, settings)
+    init_rate_limits(app, rt)
 
     api = Api(app)
     errors.register_error_handlers(app, api)
@@ -42,6 +47,7 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     from services.air_quality.api import blp as air_blp
     from services.air_quality.data_api import blp as air_data_blp
     from services.alerts.api import blp as alerts_blp
+    from services.audit.api import blp as audit_blp
     from services.devices.api import blp as devices_blp
     from services.events.api import blp as events_blp
     from services.health import bp as health_bp
@@ -50,9 +56,11 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     from services.pipeline.api import blp as pipeline_blp
     from services.service_requests.api import blp as requests_blp
 
-    # API blueprints that never authenticate with the session cookie: exempt from CSRF checks.
-    not_session_authenticated = (devices_blp, parking_blp, air_blp, air_data_blp, pipeline_blp, events_blp, ngsi_blp)
-    for blp in (*not_session_authenticated, requests_blp, alerts_blp):
+    # API blueprints that never authenticate with the session cookie: exempt from CSRF checks. All others
+    # (operator and admin actions on devices, dead letters and berths included) need the X-CSRFToken header.
+    not_session_authenticated = (air_blp, air_data_blp, events_blp, ngsi_blp)
+    blueprints = (devices_blp, parking_blp, air_blp, air_data_blp, pipeline_blp, events_blp, ngsi_blp)
+    for blp in (*blueprints, requests_blp, alerts_blp, audit_blp):
         api.register_blueprint(blp)
     init_auth(app, settings, csrf_exempt=not_session_authenticated)
     app.register_blueprint(health_bp)

@@ -253,18 +253,9 @@ def device() -> None:
 
 def _sync_broker(rt) -> str:
     """Rewrite the broker's credential files from the database, reload it, refresh the Redis registry."""
-    from services.devices.broker_auth import render_acl, render_password_file
-    from services.devices.provisioning import active_accounts, reload_broker, write_broker_files
-    from services.devices.store import publish_registry
+    from services.devices.provisioning import sync_broker
 
-    with rt.sessions() as session:
-        accounts = active_accounts(session, rt.topics)
-        publish_registry(session, rt.redis, rt.keys)
-    directory = rt.settings.mosquitto_auth_dir
-    write_broker_files(directory, render_password_file(accounts), render_acl(accounts, rt.topics))
-    pid_file = rt.settings.mosquitto_pid_file
-    reloaded = bool(pid_file) and reload_broker(pid_file)
-    return f"{len(accounts)} broker accounts written to {directory}" + ("; broker reloaded" if reloaded else "")
+    return sync_broker(rt)
 
 
 @device.command("add")

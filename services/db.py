@@ -27,7 +27,7 @@ def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL and a busy timeout so web and workers can share the file."""
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -38,7 +38,8 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    # hide_parameters: a failed statement's error (and so the log) never shows the values, e.g. a resident's phone.
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
@@ -57,6 +58,7 @@ def import_models() -> None:
     from services.accounts import models as _users  # noqa: F401
     from services.air_quality import models as _air  # noqa: F401
     from services.alerts import models as _alerts  # noqa: F401
+    from services.audit import models as _audit  # noqa: F401
     from services.devices import accounts as _accounts  # noqa: F401
     from services.devices import models as _devices  # noqa: F401
     from services.district import models as _district  # noqa: F401

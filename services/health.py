@@ -7,13 +7,15 @@ import socket
 from flask import Blueprint, Response, jsonify
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
+from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.registry import FailedJobRegistry
 from sqlalchemy import text
 
-from config.topics import WORKER_QUEUES
+from config.topics import WORKER_QUEUES, Queues
 from services.extensions import runtime
 from services.pipeline.metrics import RedisPipelineCollector
+from workers.queueing import backlog_jobs
 
 bp = Blueprint("health", __name__)
 
@@ -42,9 +44,21 @@ def _check_broker() -> None:
 CHECKS = {"database": _check_database, "redis": _check_redis, "broker": _check_broker}
 
 
+def backpressure(redis, keys, limit: int) -> dict:
+    """The ingest backlog against BRIDGE_MAX_BACKLOG: ``active`` while it is at the bound or a bridge held a
+    batch back in the last few seconds (workers/bridge.py HOLDING_MARK_S)."""
+    backlog = backlog_jobs(Queue(str(Queues.INGEST), connection=redis))
+    active = 0 < limit <= backlog or bool(redis.exists(keys.bridge_holding))
+    return {"active": active, "backlog_jobs": backlog, "limit": limit}
+
+
 @bp.get("/readyz")
 def readyz():
-    """Ready only when every dependency answers; the body names any that does not."""
+    """Ready only when every dependency answers; the body names any that does not.
+
+    Backpressure (the ingest backlog at BRIDGE_MAX_BACKLOG) is not "down": status "backpressure" with 200,
+    so the web stays in service while the bridges hold messages back and the broker keeps them.
+    """
     results = {}
     for name, check in CHECKS.items():
         try:
@@ -54,14 +68,22 @@ def readyz():
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
     down = [name for name, r in results.items() if not r["ok"]]
     body = {"status": "ready" if not down else "unavailable", "down": down, "checks": results}
+    if results["redis"]["ok"]:
+        try:
+            rt = runtime()
+            body["backpressure"] = backpressure(rt.redis, rt.keys, rt.settings.bridge_max_backlog)
+        except RedisError:  # gone since its check: "down" next time
+            body["backpressure"] = {"active": False, "error": "Redis went away"}
+        if not down and body["backpressure"]["active"]:
+            body["status"] = "backpressure"
     return jsonify(body), 200 if not down else 503
 
 
 class QueueCollector:
     """RQ queue depths, failed jobs and live workers, read from Redis at scrape time."""
 
-    def __init__(self, redis):
-        self.redis = redis
+    def __init__(self, redis, keys, backlog_limit: int):
+        self.redis, self.keys, self.backlog_limit = redis, keys, backlog_limit
 
     def collect(self):
         depth = GaugeMetricFamily("civic_queue_depth", "Jobs waiting in each RQ queue", labels=["queue"])
@@ -73,6 +95,20 @@ class QueueCollector:
         yield depth
         yield failed
         yield GaugeMetricFamily("civic_workers", "RQ workers alive", value=Worker.count(connection=self.redis))
+        state = backpressure(self.redis, self.keys, self.backlog_limit)
+        yield GaugeMetricFamily(
+            "civic_ingest_backlog_jobs",
+            "Ingest jobs not done: queued, taken, scheduled to retry, running",
+            value=state["backlog_jobs"],
+        )
+        yield GaugeMetricFamily(
+            "civic_ingest_backlog_limit", "BRIDGE_MAX_BACKLOG (0: no bound)", value=self.backlog_limit
+        )
+        yield GaugeMetricFamily(
+            "civic_backpressure",
+            "1 while the backlog is at its bound (or was, within 5 s): bridges hold, the broker keeps the rest",
+            value=int(state["active"]),
+        )
 
 
 @bp.get("/metrics")
@@ -80,5 +116,5 @@ def metrics():
     rt = runtime()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(RedisPipelineCollector(rt.redis, rt.keys))
-    registry.register(QueueCollector(rt.redis))
+    registry.register(QueueCollector(rt.redis, rt.keys, rt.settings.bridge_max_backlog))
     return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4; charset=utf-8")

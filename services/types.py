@@ -7,6 +7,12 @@ from sqlalchemy.types import TypeDecorator
 
 # BIGINT ids on PostgreSQL; SQLite only autoincrements an INTEGER PRIMARY KEY.
 BigId = BigInteger().with_variant(Integer, "sqlite")
+BIG_ID_MAX = 2**63 - 1
+
+
+def is_big_id(value: int) -> bool:
+    """Whether a URL's integer can be a BigId at all: a larger one would make the database raise, not miss."""
+    return 0 < value <= BIG_ID_MAX
 
 
 class UtcDateTimeType(TypeDecorator):

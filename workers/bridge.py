@@ -25,7 +25,7 @@ from services.pipeline import metrics
 from services.pipeline.intake import STATUS, Accepted, Registry, Rejected, StatusUpdate, classify
 from services.runtime import Runtime
 from workers.batching import Batch, Batcher
-from workers.queueing import DEAD_LETTER_JOB, INGEST_JOBS, enqueue_batch
+from workers.queueing import DEAD_LETTER_JOB, INGEST_JOBS, backlog_jobs, enqueue_batch
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ DEAD_LETTER = "dead_letter"
 DEAD_LETTER_PAYLOAD_LIMIT = 64 * 1024  # keep the evidence, not a hostile megabyte
 REGISTRY_REFRESH_S = 5.0
 HEARTBEAT_S = 5.0
+BACKLOG_POLL_S = 0.2  # how often a held batch looks again whether the workers made room
+HOLDING_MARK_S = 5  # /readyz and /metrics report backpressure until this long after the last hold
 
 
 def default_client_id() -> str:
@@ -133,6 +135,8 @@ class Bridge:
         batch = self.batcher.take(key)
         if batch is None:
             return
+        if key != STATUS and not self._wait_for_room(len(batch.items)):
+            return  # stopping while held: never acknowledged, so the broker redelivers it to the next bridge
         delay = 0.5
         while True:
             try:
@@ -150,6 +154,33 @@ class Bridge:
         for generation, mid in batch.acks:
             if generation == self.generation:
                 self.client.ack(mid, 1)
+
+    def _wait_for_room(self, held: int) -> bool:
+        """Backpressure: while BRIDGE_MAX_BACKLOG jobs wait in Redis, hold this batch unacknowledged.
+
+        As while Redis is away, the lock stays held, so no message is taken meanwhile and the broker keeps
+        the rest (its queues are unbounded: config/mosquitto/mosquitto.conf). False if stopped meanwhile.
+        """
+        limit = self.rt.settings.bridge_max_backlog
+        held_since = None
+        while limit > 0 and not self.stopping.is_set():
+            try:
+                backlog = backlog_jobs(self.queue)
+            except RedisError:
+                return True  # the write meets the same error and waits for Redis
+            if backlog < limit:
+                break
+            if held_since is None:
+                held_since = time.monotonic()
+                log.warning("backpressure: %d ingest jobs wait (bound %d); holding %d messages", backlog, limit, held)
+            with contextlib.suppress(RedisError):
+                # A slow database makes the backlog hover at the bound; the mark keeps the state from flickering.
+                self.rt.redis.set(self.rt.keys.bridge_holding, self.client_id, ex=HOLDING_MARK_S)
+            time.sleep(BACKLOG_POLL_S)
+        if held_since is None:
+            return True
+        log.info("backpressure over after %.1fs; taking messages again", time.monotonic() - held_since)
+        return not self.stopping.is_set()
 
     def _write(self, key: str, batch: Batch, pipe) -> None:
         keys = self.rt.keys

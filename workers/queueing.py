@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from rq import Queue, Retry
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 
 from config.topics import DeviceKind
 
-# A killed job is retried by RQ only when it was enqueued with Retry (rq 3).
-INGEST_RETRY = Retry(max=10, interval=[1, 2, 5, 10, 30, 60])
+# A killed job is retried by RQ only when it was enqueued with Retry (rq 3). rq reads the interval list
+# from its end (the last retries take its last values; any earlier one the first value), so one value
+# per retry. Measured under load in tests/faults/test_sustained_faults.py (docs/reliability.md):
+# - the first retry is immediate: a delayed one waits for rq's scheduler, and a killed worker that ran
+#   it holds the scheduler's lock 61 s more (a killed worker's batch waited ~80 s instead of ~20 s);
+# - then at most 10 s apart, so a batch is stored within ~10 s of the database's return;
+# - 368 s of patience in all. The former Retry(max=10, interval=[1, 2, 5, 10, 30, 60]) gave 112 s
+#   (five 1 s retries first), enough for a 20 s outage, with the backlog waiting up to 30 s after it.
+INGEST_RETRY_INTERVALS = [0, 1, 2, 5] + [10] * 36
+INGEST_RETRY = Retry(max=len(INGEST_RETRY_INTERVALS), interval=INGEST_RETRY_INTERVALS)
 RESULT_TTL = 60  # results are not read; keep them briefly for debugging
 FAILURE_TTL = 7 * 24 * 3600  # a failed batch stays inspectable for a week
 
@@ -29,3 +38,18 @@ def enqueue_batch(queue: Queue, func: str, *args, pipeline=None, timeout: int | 
         retry=INGEST_RETRY,
         pipeline=pipeline,
     )
+
+
+def backlog_jobs(queue: Queue) -> int:
+    """Jobs of ``queue`` not done yet: waiting, taken by a worker, scheduled for a retry (the database was
+    away) or running.
+
+    Raw LLEN/ZCARD in one round trip: the registries' own ``count`` runs their cleanup, too slow for a
+    check before every batch. Permanently failed jobs are not counted (``civic_queue_failed_jobs``).
+    """
+    pipe = queue.connection.pipeline(transaction=False)
+    pipe.llen(queue.key)
+    pipe.llen(queue.intermediate_queue_key)  # taken, not started yet (workers/worker.py MovingDequeueQueue)
+    pipe.zcard(ScheduledJobRegistry(queue=queue).key)
+    pipe.zcard(StartedJobRegistry(queue=queue).key)
+    return sum(pipe.execute())

@@ -88,3 +88,7 @@ def require_role(*roles: Role) -> Callable:
         return checked
 
     return decorate
+
+
+operators_only = require_role(Role.OPERATOR, Role.ADMIN)  # the command centre: every community, every device
+admins_only = require_role(Role.ADMIN)

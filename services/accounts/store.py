@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.accounts.models import User
-from services.accounts.roles import Role, check_account
+from services.accounts.roles import SYSTEM, Actor, Role, check_account
+from services.audit.store import AuditAction, record
 from services.district.models import Community
 
 _hasher = PasswordHasher()
@@ -30,8 +31,9 @@ def create_user(
     password: str,
     community_id: str | None = None,
     display_name: str = "",
+    actor: Actor = SYSTEM,
 ) -> User:
-    """Add an account; staff must name an existing community."""
+    """Add an account; staff must name an existing community. Audited as ``actor`` (the CLI: system)."""
     try:
         check_account(role, community_id)
     except ValueError as exc:
@@ -53,6 +55,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
+    record(session, actor, AuditAction.USER_CREATE, "user", username, {"role": str(role), "community_id": community_id})
     return user
 
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request
-from flask_login import login_user, logout_user
+from flask import Blueprint, redirect, render_template, request, session
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from services.accounts.models import User
 from services.accounts.store import authenticate
+from services.audit.store import AuditAction, record
 from services.extensions import db
+from services.ratelimit import login_rate_limit
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 
@@ -26,18 +30,31 @@ def safe_next(target: str | None) -> str:
     return "/"
 
 
+def _record_failure(username: str) -> None:
+    """Audit a failed login under the account's name, or "(unknown)": a mistyped password is never stored."""
+    dbs = db()
+    known = dbs.scalar(select(User.username).where(User.username == username))
+    record(dbs, known or "(unknown)", AuditAction.LOGIN_FAILED, "user", known, outcome="denied")
+    dbs.commit()
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@login_rate_limit
 def login():
-    """Show the login form; on a valid name and password start the session and go on."""
+    """Show the login form; on a valid name and password start the session and go on (failures are rate-limited)."""
     form = LoginForm()
     failed = False
     if form.validate_on_submit():
-        session = db()
-        user = authenticate(session, form.username.data.strip(), form.password.data)
+        dbs = db()
+        username = form.username.data.strip()
+        user = authenticate(dbs, username, form.password.data)
         if user is not None:
-            session.commit()
+            record(dbs, user.actor(), AuditAction.LOGIN, "user", user.username)
+            dbs.commit()
+            session.clear()  # a fresh session (and CSRF token) for the logged-in account
             login_user(user)
             return redirect(safe_next(request.args.get("next")))
+        _record_failure(username)
         failed = True
     status = 401 if failed else 200
     return render_template("accounts/login.html", form=form, failed=failed), status
@@ -46,5 +63,10 @@ def login():
 @bp.post("/logout")
 def logout():
     """End the session (POST, so a link on another site cannot log anyone out)."""
+    if current_user.is_authenticated:
+        dbs = db()
+        record(dbs, current_user.actor(), AuditAction.LOGOUT, "user", current_user.username)
+        dbs.commit()
     logout_user()
+    session.clear()
     return redirect("/login")

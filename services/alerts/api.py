@@ -13,6 +13,7 @@ from services.accounts.roles import Role
 from services.alerts import store
 from services.alerts.events import publish
 from services.alerts.logic import Action, AlertState, LifecycleError, Severity
+from services.audit.store import AuditAction, record
 from services.extensions import db, runtime
 
 blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts", description="Alerts 告警")
@@ -110,6 +111,7 @@ def _act(alert_id: int, action: Action, change) -> dict:
     try:
         alert = change(session, datetime.now(UTC))
         event = store.event(alert, action)
+        record(session, current_actor(), AuditAction(f"alert.{action}"), "alert", alert_id, {"state": alert.state})
         session.commit()
     except store.AlertNotFound:
         session.rollback()

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from services.alerts.logic import Action, AlertState, next_state, open_key
 from services.alerts.models import Alert, AlertChange
+from services.types import is_big_id
 
 SYSTEM = "system"  # the actor of changes the evaluators make
 
@@ -101,7 +102,7 @@ def clear_condition(session: Session, kind: str, source_type: str, source_id: st
 
 
 def get_alert(session: Session, alert_id: int) -> tuple[Alert, list[AlertChange]]:
-    alert = session.get(Alert, alert_id)
+    alert = session.get(Alert, alert_id) if is_big_id(alert_id) else None
     if alert is None:
         raise AlertNotFound(alert_id)
     changes = session.scalars(
@@ -150,7 +151,7 @@ def event(alert: Alert, action: Action) -> dict:
 
 def _get_for_update(session: Session, alert_id: int) -> Alert:
     # FOR UPDATE on PostgreSQL: two people acting at once are serialised; SQLite locks the file anyway.
-    alert = session.scalar(select(Alert).where(Alert.id == alert_id).with_for_update())
+    alert = session.scalar(select(Alert).where(Alert.id == alert_id).with_for_update()) if is_big_id(alert_id) else None
     if alert is None:
         raise AlertNotFound(alert_id)
     return alert

@@ -11,12 +11,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config.topics import DeviceKind, Topics, device_address
+from services.accounts.roles import SYSTEM, Actor
 from services.air_quality.models import AirStation
+from services.audit.store import AuditAction, record
 from services.devices.accounts import BrokerAccount
-from services.devices.broker_auth import Account, Role, device_topics, hash_password, new_password
+from services.devices.broker_auth import (
+    Account,
+    Role,
+    device_topics,
+    hash_password,
+    new_password,
+    render_acl,
+    render_password_file,
+)
 from services.devices.models import Device
 from services.district.loader import sensor_id
 from services.parking.models import Berth, ParkingFacility
+from services.runtime import Runtime
 
 
 class ProvisioningError(ValueError):
@@ -36,14 +47,20 @@ def _issue_credentials(session: Session, device: Device) -> str:
 
 
 def add_device(
-    session: Session, *, berth_id: str | None = None, station_id: str | None = None, device_id: str | None = None
+    session: Session,
+    *,
+    berth_id: str | None = None,
+    station_id: str | None = None,
+    device_id: str | None = None,
+    actor: Actor = SYSTEM,
 ) -> tuple[Device, str]:
-    """Register the sensor of a berth or station (or re-issue an existing device's password).
+    """Register the sensor of a berth or station (or re-issue an existing device's password); audited as ``actor``.
 
     Returns the device and its new broker password: shown once, stored only as a hash.
     """
     if device_id and (existing := session.get(Device, device_id)) is not None:
         existing.active, existing.revoked_at = True, None
+        record(session, actor, AuditAction.DEVICE_PROVISION, "device", existing.id, {"reissued": True})
         return existing, _issue_credentials(session, existing)
     if bool(berth_id) == bool(station_id):
         raise ProvisioningError("name exactly one of a berth or a station for a new device")
@@ -88,11 +105,13 @@ def add_device(
         station.device_id = device.id
     session.add(device)
     session.flush()
+    detail = {"berth_id": berth_id} if berth_id else {"station_id": station_id}
+    record(session, actor, AuditAction.DEVICE_PROVISION, "device", device.id, detail)
     return device, _issue_credentials(session, device)
 
 
-def revoke_device(session: Session, device_id: str) -> Device:
-    """Stop a device: the bridge refuses its messages and the broker drops its credentials."""
+def revoke_device(session: Session, device_id: str, actor: Actor = SYSTEM) -> Device:
+    """Stop a device: the bridge refuses its messages and the broker drops its credentials (audited as ``actor``)."""
     device = session.get(Device, device_id)
     if device is None:
         raise ProvisioningError(f"no device {device_id}")
@@ -101,6 +120,7 @@ def revoke_device(session: Session, device_id: str) -> Device:
     account = session.get(BrokerAccount, device_id)
     if account is not None:
         account.revoked_at = now
+    record(session, actor, AuditAction.DEVICE_REVOKE, "device", device_id)
     return device
 
 
@@ -150,3 +170,17 @@ def reload_broker(pid_file: Path) -> bool:
     except (FileNotFoundError, ProcessLookupError, ValueError):
         return False
     return True
+
+
+def sync_broker(rt: Runtime) -> str:
+    """Rewrite the broker's credential files from the database, reload it, refresh the Redis registry."""
+    from services.devices.store import publish_registry
+
+    with rt.sessions() as session:
+        accounts = active_accounts(session, rt.topics)
+        publish_registry(session, rt.redis, rt.keys)
+    directory = rt.settings.mosquitto_auth_dir
+    write_broker_files(directory, render_password_file(accounts), render_acl(accounts, rt.topics))
+    pid_file = rt.settings.mosquitto_pid_file
+    reloaded = bool(pid_file) and reload_broker(pid_file)
+    return f"{len(accounts)} broker accounts written to {directory}" + ("; broker reloaded" if reloaded else "")

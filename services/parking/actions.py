@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from config.topics import EventKind
+from services.accounts.roles import SYSTEM, Actor
+from services.audit.store import AuditAction, record
 from services.db import transaction
 from services.parking import store
 from services.parking.history import take_snapshot
@@ -45,8 +47,8 @@ def sweep(rt: Runtime, now: datetime | None = None) -> list[dict]:
     return changes
 
 
-def set_closed(rt: Runtime, berth_id: str, closed: bool) -> dict | None:
-    """Close or reopen a berth (operator action); returns the change, or None if it already was so.
+def set_closed(rt: Runtime, berth_id: str, closed: bool, actor: Actor = SYSTEM) -> dict | None:
+    """Close or reopen a berth (operator action, audited as ``actor``); the change, or None if it already was so.
 
     Raises store.BerthNotFound for an unknown berth.
     """
@@ -56,6 +58,10 @@ def set_closed(rt: Runtime, berth_id: str, closed: bool) -> dict | None:
             change = store.close_berth(session, berth_id, now)
         else:
             change = store.open_berth(session, berth_id, now, rt.settings.berth_silence_s, offline_devices(rt))
+        action = AuditAction.BERTH_CLOSE if closed else AuditAction.BERTH_OPEN
+        record(
+            session, actor, action, "berth", berth_id, {"status": change["status"]} if change else {"unchanged": True}
+        )
     announce(rt, [change] if change else [])
     return change
 

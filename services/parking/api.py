@@ -14,8 +14,9 @@ from flask import Response, jsonify
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from services.accounts.auth import current_actor, operators_only
 from services.extensions import db, runtime
-from services.parking import kpis, ngsi
+from services.parking import actions, kpis, ngsi
 from services.parking.history import SNAPSHOT_FIELDS, berth_transitions, snapshots
 from services.parking.live import current_facilities, nearby_facilities
 from services.parking.logic import COUNTED, occupancy_rate
@@ -32,7 +33,7 @@ from services.parking.schemas import (
     ParkingWindowQuery,
 )
 from services.parking.stats import hourly_series, occupancy_statistics, window
-from services.parking.store import berth_views
+from services.parking.store import BerthNotFound, berth_views
 
 blp = Blueprint(
     "parking",
@@ -146,6 +147,32 @@ class BerthDetail(MethodView):
         if not found:
             abort(404, message=f"no berth {berth_id!r}")
         return found[0]
+
+
+def _set_closed(berth_id: str, closed: bool) -> dict:
+    try:
+        actions.set_closed(runtime(), berth_id, closed, actor=current_actor())
+    except BerthNotFound:
+        abort(404, message=f"no berth {berth_id!r}")
+    return berth_views(db(), berth_id=berth_id, limit=1)[0]
+
+
+@blp.route("/berths/<berth_id>/close")
+class BerthClose(MethodView):
+    @operators_only
+    @blp.response(200, BerthSchema)
+    def post(self, berth_id):
+        """Take a berth out of use: it shows `closed` whatever its sensor says (a live event). Operators, admins."""
+        return _set_closed(berth_id, True)
+
+
+@blp.route("/berths/<berth_id>/open")
+class BerthOpen(MethodView):
+    @operators_only
+    @blp.response(200, BerthSchema)
+    def post(self, berth_id):
+        """Put a closed berth back in use, at its sensor's latest state if fresh (else `unknown`). Operators, admins."""
+        return _set_closed(berth_id, False)
 
 
 def _checked(query: dict) -> str | None:

@@ -1,14 +1,17 @@
-"""HTTP: the dead-letter store (list, inspect, re-queue, purge)."""
+"""HTTP: the dead-letter store (list, inspect, re-queue, purge). Operators and admins only: raw payloads."""
 
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from marshmallow import Schema, fields, validate
 
+from services.accounts.auth import current_actor, operators_only
+from services.audit.store import AuditAction, record
 from services.extensions import db, runtime
 from services.pipeline.intake import Reason, Rejected
 from services.pipeline.models import DeadLetter
 from services.pipeline.requeue import requeue
 from services.pipeline.store import counts_by_reason, list_dead_letters, purge
+from services.types import is_big_id
 
 blp = Blueprint(
     "dead_letters",
@@ -65,7 +68,7 @@ class PurgeResult(Schema):
 
 
 def _get(letter_id: int) -> DeadLetter:
-    letter = db().get(DeadLetter, letter_id)
+    letter = db().get(DeadLetter, letter_id) if is_big_id(letter_id) else None
     if letter is None:
         abort(404, message=f"no dead letter {letter_id}")
     return letter
@@ -73,6 +76,7 @@ def _get(letter_id: int) -> DeadLetter:
 
 @blp.route("")
 class DeadLetters(MethodView):
+    @operators_only
     @blp.arguments(DeadLetterQuery, location="query")
     @blp.response(200, DeadLetterPage)
     def get(self, query):
@@ -80,33 +84,41 @@ class DeadLetters(MethodView):
         items, total = list_dead_letters(db(), **query)
         return {"total": total, "pending_by_reason": counts_by_reason(db()), "items": items}
 
+    @operators_only
     @blp.arguments(PurgeQuery, location="query")
     @blp.response(200, PurgeResult)
     def delete(self, query):
         """Purge dead letters (all, or those of one reason or status)."""
         session = db()
         deleted = purge(session, **query)
+        record(
+            session, current_actor(), AuditAction.DEAD_LETTER_PURGE, "dead_letter", None, {**query, "deleted": deleted}
+        )
         session.commit()
         return {"deleted": deleted}
 
 
 @blp.route("/<int:letter_id>")
 class DeadLetterDetail(MethodView):
+    @operators_only
     @blp.response(200, DeadLetterSchema)
     def get(self, letter_id):
         """One dead letter with its raw payload."""
         return _get(letter_id)
 
+    @operators_only
     @blp.response(204)
     def delete(self, letter_id):
         """Delete one dead letter."""
         session = db()
         session.delete(_get(letter_id))
+        record(session, current_actor(), AuditAction.DEAD_LETTER_DELETE, "dead_letter", letter_id)
         session.commit()
 
 
 @blp.route("/<int:letter_id>/requeue")
 class DeadLetterRequeue(MethodView):
+    @operators_only
     @blp.response(200, DeadLetterSchema)
     @blp.alt_response(409, description="Still refused; the error says why")
     def post(self, letter_id):
@@ -118,5 +130,6 @@ class DeadLetterRequeue(MethodView):
         outcome = requeue(runtime(), session, letter)
         if isinstance(outcome, Rejected):
             abort(409, message=f"still refused: {outcome.reason}", errors={"detail": outcome.detail})
+        record(session, current_actor(), AuditAction.DEAD_LETTER_REQUEUE, "dead_letter", letter_id)
         session.commit()
         return letter

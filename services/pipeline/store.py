@@ -10,23 +10,38 @@ from sqlalchemy.orm import Session
 from services.db import insert_ignoring_duplicates
 from services.pipeline.models import DeadLetter
 
+TOPIC_LIMIT = DeadLetter.__table__.c.topic.type.length
+
+
+def storable(text: str) -> str:
+    """Text PostgreSQL takes: lone surrogates (JSON can carry them, UTF-8 cannot) and NUL as escapes.
+
+    A hostile message must not make its own refusal unstorable: one such row would fail the whole batch.
+    """
+    return text.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+
+
+def _row(item: dict) -> dict:
+    topic, detail = storable(item["topic"]), storable(item["detail"])
+    if len(topic) > TOPIC_LIMIT:  # MQTT allows 65,535 bytes; the evidence needs the start
+        detail += f" (topic kept: first {TOPIC_LIMIT} of {len(topic)} characters)"
+        topic = topic[:TOPIC_LIMIT]
+    return {
+        "uid": item["uid"],
+        "received_at": datetime.fromtimestamp(item["received_at"], UTC),
+        "topic": topic,
+        "payload": item["payload"],
+        "reason": item["reason"],
+        "detail": detail,
+        "kind": item.get("kind"),
+        "device_id": item.get("device_id"),
+        "status": "pending",
+    }
+
 
 def record_dead_letters(session: Session, items: list[dict]) -> int:
     """Store refused messages once each (keyed by the bridge's uid); return how many were new."""
-    rows = [
-        {
-            "uid": i["uid"],
-            "received_at": datetime.fromtimestamp(i["received_at"], UTC),
-            "topic": i["topic"],
-            "payload": i["payload"],
-            "reason": i["reason"],
-            "detail": i["detail"],
-            "kind": i.get("kind"),
-            "device_id": i.get("device_id"),
-            "status": "pending",
-        }
-        for i in items
-    ]
+    rows = [_row(i) for i in items]
     return len(insert_ignoring_duplicates(session, DeadLetter, rows, ["uid"], returning=(DeadLetter.id,)))
 
 

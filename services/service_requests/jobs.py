@@ -52,7 +52,10 @@ def announce(rt: Runtime, events: list[dict], notifications: list[Notification])
     pipe.execute()
     queue = rt.queue(Queues.DEFAULT)
     for notification in notifications:
-        queue.enqueue_call(NOTIFY_JOB, args=(notification.as_job_args(),), retry=NOTIFY_RETRY)
+        # RQ logs a job's description, by default its arguments (the resident's address): name it instead.
+        queue.enqueue_call(
+            NOTIFY_JOB, args=(notification.as_job_args(),), retry=NOTIFY_RETRY, description="send_notification"
+        )
 
 
 def announce_change(rt: Runtime, request: ServiceRequest, service_name: str, action: str) -> None:

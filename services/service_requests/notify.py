@@ -37,7 +37,8 @@ class Notifier:
 
 class LogNotifier(Notifier):
     def send(self, notification: Notification) -> None:
-        log.info("notification to %s: %s | %s", ", ".join(notification.to) or "(nobody)", notification.subject,
+        # The recipients are residents' e-mail addresses: counted, never written to the log.
+        log.info("notification to %d recipient(s): %s | %s", len(notification.to), notification.subject,
                  notification.body.replace("\n", " "))  # fmt: skip
 
 

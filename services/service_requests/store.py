@@ -9,6 +9,7 @@ from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.accounts.roles import Actor
+from services.audit.store import AuditAction, record
 from services.service_requests.catalogue import Catalogue, Service
 from services.service_requests.ids import normalise, public_id
 from services.service_requests.lifecycle import FINAL, Change, MissingDetail, Status, check_transition
@@ -95,6 +96,8 @@ def submit(session: Session, catalogue: Catalogue, actor: Actor, sub: Submission
     request.public_id = public_id(catalogue.id_prefix, now, request.id)
     _record(session, request, actor, now, "submitted", note="")
     _update_clocks(session, request, sub.service, now)
+    detail = {"service_code": request.service_code, "community_id": request.community_id}
+    record(session, actor, AuditAction.REQUEST_SUBMIT, "service_request", request.public_id, detail)
     return request
 
 
@@ -182,6 +185,8 @@ def change_status(
     request.updated_at = now
     _record(session, request, actor, now, "transition", from_status=previous, note=change.note.strip())
     _update_clocks(session, request, catalogue.service(request.service_code), now)
+    audited = {"from": previous, "to": request.status}  # the note is free text and may name the resident: not here
+    record(session, actor, AuditAction.REQUEST_TRANSITION, "service_request", request.public_id, audited)
 
 
 def sweep_overdue(session: Session, actor: Actor, now: datetime) -> list[tuple[ServiceRequest, str]]:

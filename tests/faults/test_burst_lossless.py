@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import threading
 import time
@@ -35,7 +33,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from tests.support.services import TEST_PASSWORDS, Process, unavailable
+from tests.support.civic_processes import CivicProcesses, job_status, kill_mid_job, now, successful_jobs
+from tests.support.services import TEST_PASSWORDS, unavailable
 
 MOSQUITTO_PUB = "/usr/bin/mosquitto_pub"
 FACILITY = "P-ZIYANGLI"  # berths 001..150 all have a sensor in the district file
@@ -52,10 +51,6 @@ PIPELINE_ENV = {
     "JOB_TIMEOUT": "10",
     "WORKER_MAINTENANCE_INTERVAL": "2",
 }
-
-
-def now() -> float:
-    return time.monotonic()
 
 
 # -- the outside publisher ---------------------------------------------------------------------------
@@ -155,86 +150,16 @@ class Publisher:
 
 
 # -- the platform's processes --------------------------------------------------------------------------
-def child_pids(pid: int) -> list[int]:
-    """Direct children of ``pid`` (a worker forks rq's scheduler)."""
-    kids = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            kids.append(int(entry.name))
-    return kids
-
-
-def leftovers(env: dict) -> list[int]:
-    """Processes still carrying this test's REDIS_URL (our own Redis's spare port): ours, orphaned."""
-    return [int(e.name) for e in Path("/proc").iterdir() if e.name.isdigit() and is_ours(int(e.name), env)]
-
-
-def is_ours(pid: int, env: dict) -> bool:
-    """A `civic` process of this test: a guard against a recycled pid before a kill."""
-    try:
-        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return b"services.cli" in cmdline and f"REDIS_URL={env['REDIS_URL']}".encode() in environ
-
-
-class Platform:
-    """Bridge, workers and the periodic-job scheduler as real processes; every one is cleaned up."""
+class Platform(CivicProcesses):
+    """The platform's processes (tests/support/civic_processes.py) and the burst's publishers."""
 
     def __init__(self, env: dict, broker, runtime, workdir: Path):
-        self.env = env | PIPELINE_ENV | {"MQTT_URL": broker.url("civic-bridge")}
-        self.broker, self.rt, self.workdir = broker, runtime, workdir
-        self.procs: dict[str, Process] = {}
-        self.strays: list[int] = []  # children of killed processes, killed with them
+        env = env | PIPELINE_ENV | {"MQTT_URL": broker.url("civic-bridge")}
+        super().__init__(env, runtime, workdir, BRIDGE_ID)
+        self.broker = broker
         self.publishers: list[Publisher] = []
         self.pub_dir = workdir / "publishers"
         self.pub_dir.mkdir(exist_ok=True)
-
-    def start(self, name: str, *args: str) -> Process:
-        proc = Process(list(args), self.env, name, self.workdir)
-        self.procs[name] = proc
-        return proc
-
-    def start_bridge(self, name: str) -> Process:
-        bridge = self.start(name, "bridge", "--client-id", BRIDGE_ID)
-        deadline = now() + 20
-        while "subscribed" not in bridge.output() and bridge.alive() and now() < deadline:
-            time.sleep(0.05)
-        assert "subscribed" in bridge.output(), f"{name} did not subscribe:\n{bridge.output()}"
-        return bridge
-
-    def start_worker(self, name: str) -> Process:
-        return self.start(name, "worker", "--name", name)
-
-    def start_all(self) -> None:
-        # The scheduler is part of the deployment (docker-compose); its minute job also wakes an
-        # idle worker, which is when rq notices a dead worker's job (see the worker kill below).
-        self.start("scheduler", "scheduler")
-        self.start_worker("worker-1")
-        self.start_worker("worker-2")
-        self.start_bridge("bridge-1")
-
-    def kill(self, name: str, kids: list[int] | None = None) -> None:
-        """SIGKILL a process and its children (``kids``, if already listed), as a container kill would."""
-        proc = self.procs[name]
-        kids = child_pids(proc.proc.pid) if kids is None else kids
-        proc.stop(kill=True)
-        for pid in kids:
-            if is_ours(pid, self.env):
-                os.kill(pid, signal.SIGKILL)
-                self.strays.append(pid)
-
-    def check_alive(self) -> None:
-        dead = [n for n, p in self.procs.items() if not p.alive() and not p.log.closed]
-        if dead:
-            pytest.fail(f"{dead} exited unexpectedly:\n" + "\n".join(self.procs[n].output() for n in dead))
 
     def publish_burst(self) -> None:
         if not Path(MOSQUITTO_PUB).exists():
@@ -288,22 +213,14 @@ class Platform:
             f"rq: queued={q.count} started={StartedJobRegistry(queue=q).get_job_ids()} "
             f"failed={FailedJobRegistry(queue=q).count}",
             *(f"--- {p.topic}: {p.acked()} acked, exit {p.proc.poll()}\n{p.tail()}" for p in self.publishers),
-            *(f"--- {name}:\n{proc.output()[-1500:]}" for name, proc in self.procs.items()),
+            self.outputs(),
         ]
         return "\n".join(parts)
 
     def close(self) -> None:
         for publisher in self.publishers:
             publisher.stop()
-        for proc in self.procs.values():
-            kids = child_pids(proc.proc.pid) if proc.alive() else []
-            proc.stop()
-            self.strays += kids  # a worker stopped by SIGTERM stops its scheduler; make sure
-        # Children of killed workers (rq's scheduler) outlive them; pids checked against our REDIS_URL.
-        for pid in {*self.strays, *leftovers(self.env)}:
-            if pid != os.getpid() and is_ours(pid, self.env):
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
+        super().close()
         shutil.rmtree(self.pub_dir, ignore_errors=True)  # ~20 MB of -d output
 
 
@@ -375,24 +292,6 @@ def test_a_burst_of_100k_is_stored_exactly_once(civic_platform):
     assert counters.get("civic_rows_duplicate", 0) == 0, "no fault, yet duplicates"
 
 
-def current_job(plat: Platform, worker: str) -> str | None:
-    """The job ``worker`` is running now, from rq's per-worker execution set."""
-    from rq.executions import WORKER_EXECUTIONS_KEY_TEMPLATE
-
-    members = plat.rt.redis.smembers(WORKER_EXECUTIONS_KEY_TEMPLATE.format(worker))
-    return members and next(iter(members)).decode().rsplit(":", 1)[0]
-
-
-def job_status(plat: Platform, job_id: str) -> str | None:
-    from rq.exceptions import NoSuchJobError
-    from rq.job import Job
-
-    try:
-        return Job.fetch(job_id, connection=plat.rt.redis).get_status().value
-    except NoSuchJobError:
-        return None
-
-
 def rows_already_stored(plat: Platform, job_id: str) -> tuple[int, int]:
     """How many of a job's rows are in the table, of how many."""
     from rq.job import Job
@@ -413,23 +312,6 @@ def commit_phase(stored: int, rows: int) -> str:
     if stored == 0:
         return "killed before its commit"
     return "killed after its commit" if stored == rows else "some rows were copies of stored ones"
-
-
-def successful_jobs(plat: Platform, worker: str) -> int:
-    from rq import Worker
-
-    return int(plat.rt.redis.hget(Worker.redis_worker_namespace_prefix + worker, "successful_job_count") or 0)
-
-
-def kill_mid_job(plat: Platform, name: str) -> tuple[str, str | None]:
-    """SIGKILL worker ``name`` while it runs a job; return the job and its status right after."""
-    kids = child_pids(plat.procs[name].proc.pid)  # listed first: the kill must follow the check at once
-    deadline = now() + 10
-    while not (job := current_job(plat, name)) and now() < deadline:
-        time.sleep(0.002)
-    assert job, f"{name} took no job in 10 s"
-    plat.kill(name, kids)
-    return job, job_status(plat, job)
 
 
 def test_b_bridge_and_worker_killed_during_the_burst_lose_and_double_nothing(civic_platform):

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tests.support.accounts import operator_client
 from tests.support.services import publish, wait_for
 
 BERTH = "heping/parking/P-ZIYANGLI/P-ZIYANGLI-001/state"
@@ -28,6 +29,12 @@ MALFORMED = {
     "oversize": (BERTH, b'{"pad": "' + b"x" * 10000 + b'"}'),
     "bad_topic": ("heping/parking/P-ZIYANGLI/state", berth()),
 }
+
+
+@pytest.fixture
+def client(app, runtime):
+    """Dead letters hold raw device payloads: only operators read and act on them."""
+    return operator_client(app, runtime)
 
 
 def dead_letters(client, **query):

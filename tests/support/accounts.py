@@ -17,3 +17,14 @@ def logged_in(app, username: str, password: str = PASSWORD):
     assert response.status_code == 302, response.text
     client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_token(client)
     return client
+
+
+def operator_client(app, runtime, username: str = "ops"):
+    """A test client logged in as a district operator (who may read and act on dead letters), CSRF header set."""
+    from services.accounts.roles import Role
+    from services.accounts.store import create_user
+    from services.db import transaction
+
+    with transaction(runtime.sessions) as session:
+        create_user(session, username, Role.OPERATOR, PASSWORD)
+    return logged_in(app, username)

@@ -297,6 +297,13 @@
     if (empty) { empty.hidden = false; empty.textContent = Civic.t("no_alerts"); }
   }
 
+  /* PM2.5 gauge: positions come as data-width / data-left (per cent), since the CSP allows no style attributes. */
+  function placeGauges() {
+    document.querySelectorAll(".gauge [data-width]").forEach(function (el) { el.style.width = el.dataset.width + "%"; });
+    document.querySelectorAll(".gauge [data-left]").forEach(function (el) { el.style.left = el.dataset.left + "%"; });
+  }
+
+  placeGauges();
   drawMap();
   drawCharts();
   CivicLive.connect(["air_station", "alert"], function (kind, event) {
