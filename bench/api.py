@@ -28,17 +28,15 @@ from bench.platform import (
     READY_TIMEOUT,
     BenchError,
     Proc,
-    check_redis,
     counter_delta,
     counters,
-    prepare_database,
-    require_scratch_env,
+    open_scratch_run,
+    start_publisher,
     stop_platform,
     tool_version,
     wait_ready,
 )
-from config.settings import Settings, parse_mqtt_url
-from config.topics import DeviceKind
+from config.settings import parse_mqtt_url
 from workers.ports import free_port, wait_port
 
 # Points spread over the district (WGS-84 bounding box from reference/heping-district.md): every request
@@ -176,34 +174,15 @@ def _cpu_by_process(before: dict, after: dict, groups: Mapping[str, list[int]]) 
 def _start_ingest(ctx, opts: Options, pub_url: str, topics: tuple[str, ...], boot: int):
     """The paced publisher (berth events round-robin over the district's sensors) for the whole run."""
     total_s = opts.warmup + 2 * (opts.duration + 5) + 10
-    shared = ctx.Array("d", clients.SLOTS, lock=False)
-    go = ctx.Event()
-    _recv, send = ctx.Pipe(duplex=False)
     plan = clients.PublishPlan(parse_mqtt_url(pub_url), topics, boot, opts.ingest_rate, total_s, 4, f"bench-api-{boot}")
-    publisher = ctx.Process(target=clients.publisher_main, args=(plan, shared, go, send), daemon=True)
-    publisher.start()
-    deadline = time.monotonic() + READY_TIMEOUT
-    while shared[clients.PHASE] < clients.READY:
-        if shared[clients.PHASE] == clients.FAILED or not publisher.is_alive() or time.monotonic() > deadline:
-            publisher.terminate()
-            raise BenchError("publisher did not connect")
-        time.sleep(0.05)
+    publisher, _shared, go, _recv = start_publisher(ctx, plan)
     go.set()
     return publisher
 
 
 def run_api(opts: Options, env: Mapping[str, str] | None = None) -> dict:
-    from services.runtime import Runtime
-
     env = dict(os.environ if env is None else env)
-    require_scratch_env(env)
-    settings = Settings.from_env(env)
-    rt = Runtime(settings)
-    redis_version = check_redis(rt)
-    db = prepare_database(rt)
-    boot = max(int(time.time()), db["last_boot"] + 1)
-    berths = sorted((d for d in db["district"].devices if d.kind is DeviceKind.PARKING_BERTH), key=lambda d: d.id)
-    topics = tuple(rt.topics.parking_state(d.facility_id, d.berth_id) for d in berths)
+    settings, rt, redis_version, db, boot, _berths, topics = open_scratch_run(env)
     log = (lambda msg: print(msg, file=sys.stderr)) if opts.progress else (lambda _msg: None)
 
     ctx = multiprocessing.get_context("spawn")

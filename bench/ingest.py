@@ -37,22 +37,20 @@ from bench.broker import BRIDGE_USER, PUBLISHER_USER, RAW_TOPIC_ROOT, RAW_USER, 
 from bench.platform import (
     BRIDGE_CLIENT_ID,
     EARLIEST_BENCH_BOOT,
-    READY_TIMEOUT,
     BenchError,
     Proc,
-    check_redis,
     counter_delta,
     counters,
     forget_bridge_session,
-    prepare_database,
-    require_scratch_env,
+    open_scratch_run,
+    start_publisher,
     stop_platform,
     tool_version,
     wait_ready,
 )
 from bench.stats import GapTracker, index_of, rate, summarise, tally
-from config.settings import Settings, parse_mqtt_url
-from config.topics import DeviceKind, Queues
+from config.settings import parse_mqtt_url
+from config.topics import Queues
 
 CPU_ROWS = (
     "bridge",
@@ -148,17 +146,8 @@ def raw_subscriber_rate(ctx, pub_url: str, sub_url: str, messages: int, progress
 def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     from sqlalchemy import text
 
-    from services.runtime import Runtime
-
     env = dict(os.environ if env is None else env)
-    require_scratch_env(env)
-    settings = Settings.from_env(env)
-    rt = Runtime(settings)
-    redis_version = check_redis(rt)
-    db = prepare_database(rt)
-    boot = max(int(time.time()), db["last_boot"] + 1)
-    berths = sorted((d for d in db["district"].devices if d.kind is DeviceKind.PARKING_BERTH), key=lambda d: d.id)
-    topics = tuple(rt.topics.parking_state(d.facility_id, d.berth_id) for d in berths)
+    settings, rt, redis_version, db, boot, berths, topics = open_scratch_run(env)
     device_index = {d.id: n for n, d in enumerate(berths)}
 
     ctx = multiprocessing.get_context("spawn")
@@ -188,20 +177,10 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
             procs.append(Proc(f"worker-{n + 1}", ["worker", "--name", f"bench-{boot}-{n + 1}"], proc_env, workdir))
         wait_ready(rt, procs, opts.workers)
 
-        shared = ctx.Array("d", clients.SLOTS, lock=False)
-        go = ctx.Event()
-        recv, send = ctx.Pipe(duplex=False)
         plan = clients.PublishPlan(
             parse_mqtt_url(pub_url), topics, boot, opts.rate, opts.duration, opts.connections, f"civic-bench-{boot}"
         )
-        publisher = ctx.Process(target=clients.publisher_main, args=(plan, shared, go, send), daemon=True)
-        publisher.start()
-        deadline = time.monotonic() + READY_TIMEOUT
-        while shared[clients.PHASE] < clients.READY:
-            if shared[clients.PHASE] == clients.FAILED or not publisher.is_alive() or time.monotonic() > deadline:
-                error = recv.recv().get("error") if recv.poll() else "did not connect"
-                raise BenchError(f"publisher: {error}")
-            time.sleep(0.05)
+        publisher, shared, go, recv = start_publisher(ctx, plan)
 
         with rt.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as poll_conn:
             # The poll must stay cheap however large the table: by id range on the primary key, never with

@@ -9,15 +9,18 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
-from config.settings import parse_mqtt_url
-from config.topics import Queues
+from bench import clients
+from config.settings import Settings, parse_mqtt_url
+from config.topics import DeviceKind, Queues
 
 ROOT = Path(__file__).resolve().parent.parent
 EARLIEST_BENCH_BOOT = 1_000_000_000  # a run's boot is its start in epoch seconds; real devices count from 0
@@ -214,3 +217,49 @@ def interrupt_as_error() -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _raise)
+
+
+class ScratchRun(NamedTuple):
+    """What a bench run starts from: checked scratch stores, the seeded district and this run's boot id."""
+
+    settings: Settings
+    rt: object  # services.runtime.Runtime
+    redis_version: str
+    db: dict
+    boot: int
+    berths: list  # the district's berth sensors, by id: the publisher's round-robin
+    topics: tuple[str, ...]
+
+
+def open_scratch_run(env: Mapping[str, str] | None = None) -> ScratchRun:
+    """Check DATABASE_URL and REDIS_URL name scratch stores, migrate and seed; pick a boot id above any stored."""
+    from services.runtime import Runtime
+
+    env = dict(os.environ if env is None else env)
+    require_scratch_env(env)
+    settings = Settings.from_env(env)
+    rt = Runtime(settings)
+    redis_version = check_redis(rt)
+    db = prepare_database(rt)
+    boot = max(int(time.time()), db["last_boot"] + 1)
+    berths = sorted((d for d in db["district"].devices if d.kind is DeviceKind.PARKING_BERTH), key=lambda d: d.id)
+    topics = tuple(rt.topics.parking_state(d.facility_id, d.berth_id) for d in berths)
+    return ScratchRun(settings, rt, redis_version, db, boot, berths, topics)
+
+
+def start_publisher(ctx, plan: clients.PublishPlan):
+    """Start the paced publisher in its own process and wait until it has connected; it publishes once
+    ``go`` is set. Returns (process, shared state, go, result pipe)."""
+    shared = ctx.Array("d", clients.SLOTS, lock=False)
+    go = ctx.Event()
+    recv, send = ctx.Pipe(duplex=False)
+    publisher = ctx.Process(target=clients.publisher_main, args=(plan, shared, go, send), daemon=True)
+    publisher.start()
+    deadline = time.monotonic() + READY_TIMEOUT
+    while shared[clients.PHASE] < clients.READY:
+        if shared[clients.PHASE] == clients.FAILED or not publisher.is_alive() or time.monotonic() > deadline:
+            error = recv.recv().get("error") if recv.poll() else "did not connect"
+            publisher.terminate()
+            raise BenchError(f"publisher: {error}")
+        time.sleep(0.05)
+    return publisher, shared, go, recv

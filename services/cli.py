@@ -382,6 +382,25 @@ def bench() -> None:
     """Benchmarks of the real processes (results: docs/benchmarks.md)."""
 
 
+def _run_bench(run, options, json_path: str | None, summary_table) -> dict:
+    """Run a bench (SIGTERM unwinds like Ctrl-C), write its JSON if asked, print its table."""
+    from pathlib import Path
+
+    from bench.platform import BenchError, interrupt_as_error, write_json
+
+    interrupt_as_error()
+    try:
+        result = run(options)
+    except BenchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except KeyboardInterrupt:
+        raise click.Abort() from None
+    if json_path:
+        write_json(result, Path(json_path))
+    click.echo(summary_table(result))
+    return result
+
+
 @bench.command("ingest")
 @click.option("--rate", type=float, required=True, help="Offered readings per second (paced).")
 @click.option("--duration", type=float, required=True, help="Seconds of publishing.")
@@ -410,13 +429,10 @@ def bench_ingest(
     Runs the real bridge and workers against DATABASE_URL and REDIS_URL (both required: use a scratch
     database and a spare Redis database number); starts its own Mosquitto when MQTT_URL is unset.
     """
-    from pathlib import Path
 
     from bench.ingest import Options, run_ingest, summary_table
-    from bench.platform import BenchError, interrupt_as_error, write_json
 
     _settings()
-    interrupt_as_error()
     options = Options(
         rate=rate,
         duration=duration,
@@ -428,15 +444,7 @@ def bench_ingest(
         keep_logs=keep_logs,
         progress=not quiet,
     )
-    try:
-        result = run_ingest(options)
-    except BenchError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except KeyboardInterrupt:
-        raise click.Abort() from None
-    if json_path:
-        write_json(result, Path(json_path))
-    click.echo(summary_table(result))
+    result = _run_bench(run_ingest, options, json_path, summary_table)
     if keep_logs:
         click.echo(f"logs: {result['logs']}", err=True)
 
@@ -466,13 +474,10 @@ def bench_api(
 
     Needs wrk, and DATABASE_URL and REDIS_URL naming a scratch database and a spare Redis database.
     """
-    from pathlib import Path
 
     from bench.api import NEARBY, Options, run_api, summary_table
-    from bench.platform import BenchError, interrupt_as_error, write_json
 
     _settings()
-    interrupt_as_error()
     options = Options(
         path=path or NEARBY,
         baseline=baseline,
@@ -483,15 +488,7 @@ def bench_api(
         web_threads=web_threads,
         progress=not quiet,
     )
-    try:
-        result = run_api(options)
-    except BenchError as exc:
-        raise click.ClickException(str(exc)) from exc
-    except KeyboardInterrupt:
-        raise click.Abort() from None
-    if json_path:
-        write_json(result, Path(json_path))
-    click.echo(summary_table(result))
+    _run_bench(run_api, options, json_path, summary_table)
 
 
 if __name__ == "__main__":
