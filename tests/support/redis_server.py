@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.services import free_port, unavailable
+from tests.support.services import free_port, stop_process, unavailable
 
 REDIS_SERVER = "/usr/bin/redis-server"
 MACHINE_PORT = 6379
@@ -99,13 +99,7 @@ class RedisServer:
 
     def stop(self, kill: bool = False) -> None:
         """SIGTERM (Redis flushes the AOF and exits) or, with ``kill``, SIGKILL (up to ~1 s of writes lost)."""
-        if self.alive():
-            self.proc.kill() if kill else self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, kill)
 
     def restart(self, kill: bool = False, timeout: float = 30.0) -> RedisServer:
         """Stop (or kill) and start again on the same port and directory: it reloads its AOF."""

@@ -232,14 +232,19 @@ class Process:
         return self.log_path.read_text(errors="replace")[-4000:]
 
     def stop(self, kill: bool = False) -> None:
-        if self.alive():
-            self.proc.kill() if kill else self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, kill)
         self.log.close()
+
+
+def stop_process(proc: subprocess.Popen, kill: bool = False) -> None:
+    """SIGTERM (or SIGKILL with ``kill``) and wait; a process that ignores SIGTERM for 15 s is killed."""
+    if proc.poll() is None:
+        proc.kill() if kill else proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
 
 
 def publish(mqtt_url: str, messages: list[tuple[str, bytes]], client_id: str | None = None, qos: int = 1) -> int:
