@@ -21,15 +21,16 @@ class Limits:
     standard: str
     annual: float
     daily: float
+    standard_zh: str = ""
 
 
 def pm25_limits(day: date) -> Limits:
     """GB 3095-2012 until 2026-02-28; GB 3095-2026 transitional until 2030-12-31; its final limits after."""
     if day < date(2026, 3, 1):
-        return Limits("GB 3095-2012 Grade II", 35, 75)
+        return Limits("GB 3095-2012 Grade II", 35, 75, "GB 3095-2012 二级")
     if day <= date(2030, 12, 31):
-        return Limits("GB 3095-2026 Grade II (transitional)", 30, 60)
-    return Limits("GB 3095-2026 Grade II", 25, 50)
+        return Limits("GB 3095-2026 Grade II (transitional)", 30, 60, "GB 3095-2026 二级（过渡期）")
+    return Limits("GB 3095-2026 Grade II", 25, 50, "GB 3095-2026 二级")
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,12 @@ def assess(result: dict, daily: Mapping[date, float | None], baseline: Baseline,
         "target": target,
         "reduction": (baseline.value - mean) / baseline.value if mean is not None and baseline.value else None,
         "meets_target": mean <= target if mean is not None and target is not None else None,
-        "limits": {"standard": limits.standard, "annual": limits.annual, "daily": limits.daily},
+        "limits": {
+            "standard": limits.standard,
+            "standard_zh": limits.standard_zh,
+            "annual": limits.annual,
+            "daily": limits.daily,
+        },
         "meets_annual_limit": mean <= limits.annual if mean is not None else None,
         "days_over_daily_limit": sum(1 for d in days if (v := daily.get(d)) is not None and v > limits.daily),
     }

@@ -80,6 +80,7 @@ def test_kpi_reports_an_invalid_year_as_such_and_a_valid_rolling_year():
     assert rolling["valid"] and rolling["valid_days"] == 330
     assert rolling["target"] == 45.0 and rolling["meets_target"] is True
     assert rolling["limits"]["annual"] == 30 and rolling["meets_annual_limit"] is False
+    assert rolling["limits"]["standard_zh"] == "GB 3095-2026 二级（过渡期）"  # shown on the zh page
     assert rolling["days_over_daily_limit"] == 1
 
 
