@@ -117,7 +117,8 @@ def test_the_public_sees_no_personal_data(app, accounts, client):
         looked_up = client.get(f"/api/v1/requests/lookup/{rid.lower()}")
         assert looked_up.status_code == 200
         text = looked_up.get_data(as_text=True)
-        for personal in (*CONTACT.values(), "睦南道 20 号", "clerk", "86"):
+        # Answers to a private service's questions (age, care needs) are personal too: no attribute at all.
+        for personal in (*CONTACT.values(), "睦南道 20 号", "clerk", '"age"', "care_needs", "meals"):
             assert personal not in text
         assert looked_up.json["history"][0]["status"] == "submitted"
     assert client.get(f"/api/v1/requests/lookup/{public_request['service_request_id']}").json["description"]
