@@ -19,4 +19,4 @@ RUN pip install --no-deps -e . && useradd --system --uid 10001 civic \
 USER civic
 
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "services.app:create_app()"]
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "--graceful-timeout", "5", "services.app:create_app()"]

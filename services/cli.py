@@ -11,6 +11,8 @@ import click
 
 from config.settings import Settings, markdown_table
 
+WEB_GRACEFUL_TIMEOUT_S = 5
+
 
 def _settings() -> Settings:
     settings = Settings.from_env()
@@ -60,6 +62,11 @@ def web(host: str, port: int, workers: int, threads: int) -> None:
             str(workers),
             "--threads",
             str(threads),
+            # On SIGTERM a request in progress gets this long; live event streams (which never end by
+            # themselves) are cut then, and their pages reconnect. gunicorn's default 30 s outlasts the 10 s
+            # that `civic run` and `docker compose stop` allow before SIGKILL.
+            "--graceful-timeout",
+            str(WEB_GRACEFUL_TIMEOUT_S),
             "--access-logfile",
             "-",
             "services.app:create_app()",
@@ -369,6 +376,86 @@ def user_create(username: str, role: str, community_id: str | None, display_name
         raise click.ClickException(str(exc)) from exc
     click.echo(f"{role} {username} created" + (f" for community {community_id}" if community_id else ""), err=True)
     click.echo(password)
+
+
+@main.group()
+def apikey() -> None:
+    """API keys of applications that file requests over Open311 (sent as ``api_key``)."""
+
+
+@apikey.command("create")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["public", "staff", "operator"]), required=True)
+@click.option("--community", "community_id", default=None, help="Staff keys only: requests go to this community.")
+def apikey_create(name: str, role: str, community_id: str | None) -> None:
+    """Create a key; prints it on the last line (it is shown this once: only its hash is kept)."""
+    from services.accounts.api_keys import ApiKeyError, create_key
+    from services.accounts.roles import Role
+    from services.db import transaction
+
+    try:
+        with transaction(_runtime().sessions) as session:
+            _, key = create_key(session, name, Role(role), community_id)
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"API key {name} ({role}) created", err=True)
+    click.echo(key)
+
+
+@apikey.command("revoke")
+@click.argument("name")
+def apikey_revoke(name: str) -> None:
+    """Revoke a key: the next request that sends it gets 403."""
+    from services.accounts.api_keys import ApiKeyError, revoke_key
+    from services.db import transaction
+    from services.open311.deferred import forget_key
+
+    rt = _runtime()
+    try:
+        with transaction(rt.sessions) as session:
+            key_hash = revoke_key(session, name).key_hash
+    except ApiKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    forget_key(rt, key_hash)  # nor while the database is away
+    click.echo(f"API key {name} revoked")
+
+
+@apikey.command("list")
+def apikey_list() -> None:
+    """Keys with their role, community, creation, last use and revocation."""
+    from services.accounts.api_keys import list_keys
+
+    rt = _runtime()
+    with rt.sessions() as session:
+        for key in list_keys(session):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+            click.echo(f"{key.name}\t{key.role}\t{key.community_id or '-'}\t{state}\tlast used {used}")
+
+
+@main.group()
+def retention() -> None:
+    """Raw readings past AIR_RAW_RETENTION_DAYS and PARKING_EVENT_RETENTION_DAYS (the scheduler runs it hourly)."""
+
+
+@retention.command("run")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+def retention_run(dry_run: bool) -> None:
+    """Delete raw rows past their retention now, hours not rolled up yet excepted; print what went."""
+    from datetime import UTC, datetime
+
+    from services.retention.purge import run_retention
+
+    rt = _runtime()
+    report = run_retention(rt.sessions, rt.settings, datetime.now(UTC), dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for table in ("air_readings", "berth_events"):
+        part = report[table]
+        if part["cutoff"] is None:
+            click.echo(f"{table}: kept forever (retention 0)")
+        else:
+            click.echo(f"{table}: {verb} {part['rows']:,} rows observed before {part['cutoff']}")
+    click.echo(f"in {report['seconds']} s")
 
 
 @main.command("config")

@@ -35,6 +35,8 @@ REGISTRY_REFRESH_S = 5.0
 HEARTBEAT_S = 5.0
 BACKLOG_POLL_S = 0.2  # how often a held batch looks again whether the workers made room
 HOLDING_MARK_S = 5  # /readyz and /metrics report backpressure until this long after the last hold
+ACK_BARRIER_TOPIC = "civicpulse/bridge/ack-barrier"  # never subscribed: unsubscribing it changes nothing
+ACK_BARRIER_S = 3.0
 
 
 def default_client_id() -> str:
@@ -66,9 +68,7 @@ class Bridge:
             protocol=mqtt.MQTTv311,
             manual_ack=True,
         )
-        target = self.rt.settings.mqtt
-        if target.username:
-            client.username_pw_set(target.username, target.password)
+        self.rt.settings.mqtt.configure(client)  # credentials, and TLS for mqtts://
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message  # not message_callback_add: it never fires for $share/ (paho #472)
@@ -104,6 +104,8 @@ class Bridge:
         )
         ack = (self.generation, msg.mid) if msg.qos > 0 else None
         with self.lock:
+            if self.stopping.is_set():
+                return  # not taken (never acknowledged): the broker redelivers it to the next bridge
             key, item = self._bucket(outcome, msg, wall)
             if self.batcher.add(key, item, ack, now, wall):
                 self._flush(key)
@@ -145,6 +147,9 @@ class Bridge:
                 pipe.execute()
                 break
             except RedisError as exc:
+                if self.stopping.is_set():
+                    log.warning("Redis away while stopping (%s): %d messages unacknowledged", exc, len(batch.items))
+                    return  # the broker redelivers them to the next bridge
                 # Holding the lock here is the backpressure: no new message is taken while Redis is away.
                 log.warning(
                     "Redis unavailable (%s); holding %d messages, retrying in %.1fs", exc, len(batch.items), delay
@@ -259,9 +264,26 @@ class Bridge:
                     next_beat = now + HEARTBEAT_S
         finally:
             self.flush_all()
+            self._confirm_acks()
             self.client.disconnect()
             self.client.loop_stop()
             log.info("bridge %s stopped", self.client_id)
+
+    def _confirm_acks(self) -> None:
+        """Wait (briefly) until the broker has processed the acknowledgements just sent, before disconnecting.
+
+        Messages keep arriving until the socket closes; closed with them unread, it resets the connection,
+        and the broker can drop the acknowledgements still in its buffer and redeliver what is already in
+        Redis. The broker handles a client's packets in order, so its answer to an UNSUBSCRIBE (of a filter
+        we never had: the session keeps its subscriptions) comes after it took every earlier PUBACK.
+        """
+        if not self.connected.is_set():
+            return
+        answered = threading.Event()
+        self.client.on_unsubscribe = lambda *_args: answered.set()
+        result, _mid = self.client.unsubscribe(ACK_BARRIER_TOPIC)
+        if result == mqtt.MQTT_ERR_SUCCESS and not answered.wait(ACK_BARRIER_S):
+            log.warning("the broker did not confirm the last acks in %.0fs: it may redeliver some", ACK_BARRIER_S)
 
     def stop(self, *_args) -> None:
         self.stopping.set()

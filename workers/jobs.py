@@ -26,6 +26,8 @@ from services.parking.live import publish_directory, refresh_counts
 from services.parking.store import record_berth_events
 from services.pipeline import metrics
 from services.pipeline.store import record_dead_letters
+from services.retention import policy as retention
+from services.retention.purge import run_retention
 from services.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -86,9 +88,19 @@ def store_dead_letters(items: list[dict]) -> int:
 
 
 def roll_up_air() -> dict:
-    """Roll up the air-quality hours that got readings since the last run, and the days holding them."""
-    with transaction(runtime().sessions) as session:
-        return roll_up_dirty(session)
+    """Roll up the air-quality hours that got readings since the last run, and the days holding them.
+
+    Hours past the raw-retention cut-off that were rolled up already are left as they are (rollups.py).
+    """
+    rt, now = runtime(), datetime.now(UTC)
+    with transaction(rt.sessions) as session:
+        return roll_up_dirty(session, now, frozen_before=retention.cutoff(now, rt.settings.air_raw_retention_days))
+
+
+def apply_retention() -> dict:
+    """Delete raw air readings and berth events past their retention (services/retention/purge.py)."""
+    rt = runtime()
+    return run_retention(rt.sessions, rt.settings, datetime.now(UTC))
 
 
 def evaluate_air_alerts() -> int:

@@ -15,6 +15,8 @@ PARKING_SNAPSHOT_S = 300  # occupancy history resolution: 12 samples per hourly 
 PARKING_DIRECTORY_S = 60  # a restarted Redis gets facilities and counts back within a minute
 AIR_ROLLUP_S = 60  # hourly means (and the current hour's partial row) at most a minute behind
 AIR_ALERTS_S = 60
+RETENTION_S = 3600  # raw rows go at most an hour after they pass their retention
+RETENTION_TIMEOUT_S = 1800  # a first purge of a large backlog; what it deleted before a timeout stays deleted
 
 
 def build_scheduler(rt: Runtime) -> CronScheduler:
@@ -37,5 +39,12 @@ def build_scheduler(rt: Runtime) -> CronScheduler:
     )
     cron.register(
         jobs.publish_parking_directory, str(Queues.DEFAULT), interval=PARKING_DIRECTORY_S, job_timeout=60, result_ttl=60
+    )
+    cron.register(
+        jobs.apply_retention,
+        str(Queues.DEFAULT),
+        interval=RETENTION_S,
+        job_timeout=RETENTION_TIMEOUT_S,
+        result_ttl=3600,
     )
     return cron

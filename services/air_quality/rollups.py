@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
 from services.air_quality.models import MEASURES, AirDaily, AirDirtyHour, AirHourly, AirReading, AirStation
@@ -49,17 +49,23 @@ def mark_dirty(session: Session, readings: list[dict], now: datetime) -> None:
     )
 
 
-def roll_up_dirty(session: Session, now: datetime | None = None) -> dict:
-    """Roll up every dirty hour and the local days holding them; return what was rolled."""
+def roll_up_dirty(session: Session, now: datetime | None = None, frozen_before: datetime | None = None) -> dict:
+    """Roll up every dirty hour and the local days holding them; return what was rolled.
+
+    ``frozen_before`` (the raw-retention cut-off): an hour before it that was rolled up already keeps its
+    row, whatever arrived since. Its raw readings may be gone, so rolling it again would compute its means
+    from a late straggler alone and overwrite the right answer.
+    """
     now = now or datetime.now(UTC)
     marks = session.execute(select(AirDirtyHour.station_id, AirDirtyHour.hour_start, AirDirtyHour.marked_at)).all()
-    if not marks:
-        return {"hours": 0, "days": 0}
-    hours = sorted({(s, h) for s, h, _ in marks})
-    roll_up_hours(session, hours, now)
+    old = {(s, h) for s, h, _ in marks if frozen_before and h < frozen_before}
+    frozen = _rolled_before(session, old) if old else set()
+    hours = sorted({(s, h) for s, h, _ in marks} - frozen)
     days = sorted({(s, local_day(h)) for s, h in hours})
-    roll_up_days(session, days, now)
-    # A mark bumped while we worked (a reading arrived meanwhile) stays for the next run.
+    if hours:
+        roll_up_hours(session, hours, now)
+        roll_up_days(session, days, now)
+    # A mark bumped while we worked (a reading arrived meanwhile) stays for the next run; a frozen hour's goes.
     for station_id, hour, marked_at in marks:
         session.execute(
             delete(AirDirtyHour).where(
@@ -68,7 +74,15 @@ def roll_up_dirty(session: Session, now: datetime | None = None) -> dict:
                 AirDirtyHour.marked_at == marked_at,
             )
         )
-    return {"hours": len(hours), "days": len(days)}
+    summary = {"hours": len(hours), "days": len(days)}
+    return (summary | {"frozen": len(frozen)}) if frozen_before else summary
+
+
+def _rolled_before(session: Session, hours: set[tuple[str, datetime]]) -> set[tuple[str, datetime]]:
+    """Those of these (station, hour) pairs that have an hourly row."""
+    pairs = tuple_(AirHourly.station_id, AirHourly.hour_start)
+    rows = session.execute(select(AirHourly.station_id, AirHourly.hour_start).where(pairs.in_(sorted(hours))))
+    return {(s, h) for s, h in rows}
 
 
 def roll_up_hours(session: Session, hours: list[tuple[str, datetime]], now: datetime) -> None:

@@ -38,3 +38,11 @@ def test_readme_lists_every_variable_as_civic_config_prints_it():
     from tests.support.services import ROOT
 
     assert markdown_table().strip() in (ROOT / "README.md").read_text()
+
+
+def test_mqtts_url_means_tls_verified_with_mqtt_ca_file():
+    t = Settings.from_env({"MQTT_URL": "mqtts://dev:pw@mqtt.example.cn", "MQTT_CA_FILE": "/etc/civic/ca.crt"}).mqtt
+    assert (t.host, t.port, t.tls, t.ca_file) == ("mqtt.example.cn", 8883, True, "/etc/civic/ca.crt")
+    assert parse_mqtt_url("mqtts://h:9883").port == 9883 and parse_mqtt_url("mqtts://h").ca_file is None
+    plain = Settings.from_env({"MQTT_URL": "mqtt://h", "MQTT_CA_FILE": "/etc/civic/ca.crt"}).mqtt
+    assert not plain.tls and plain.ca_file is None
