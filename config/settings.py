@@ -97,6 +97,11 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("SUBMISSION_RATE_LIMIT", "20/minute", "Public submissions (Open311 POST) allowed per client address."),
     Variable(
+        "OPEN311_JURISDICTION",
+        "heping.tj.gov.cn",
+        "Open311 `jurisdiction_id` this server answers to (absent is accepted too; any other is 404).",
+    ),
+    Variable(
         "TRUSTED_PROXIES",
         "0",
         "Reverse proxies in front of the web app whose X-Forwarded-For/-Proto to believe (client address for limits).",
@@ -222,6 +227,7 @@ class Settings:
     session_cookie_secure: bool = False
     login_rate_limit: str = "10/minute"
     submission_rate_limit: str = "20/minute"
+    open311_jurisdiction: str = "heping.tj.gov.cn"
     trusted_proxies: int = 0
     notifier: str = "log"
     smtp_host: str = "localhost"
@@ -277,6 +283,7 @@ class Settings:
             session_cookie_secure=_bool(raw["SESSION_COOKIE_SECURE"], "SESSION_COOKIE_SECURE"),
             login_rate_limit=raw["LOGIN_RATE_LIMIT"],
             submission_rate_limit=raw["SUBMISSION_RATE_LIMIT"],
+            open311_jurisdiction=raw["OPEN311_JURISDICTION"],
             trusted_proxies=_int(raw["TRUSTED_PROXIES"], "TRUSTED_PROXIES"),
             notifier=raw["NOTIFIER"],
             smtp_host=raw["SMTP_HOST"],

@@ -98,6 +98,15 @@ class RedisKeys:
         return self._k("ratelimit")
 
     @property
+    def api_keys(self) -> str:
+        """Hash: SHA-256 of a live API key -> its id; lets Open311 POST check keys while the database is away."""
+        return self._k("api_keys")
+
+    def open311_token(self, token: str) -> str:
+        """String: an Open311 submission accepted while the database was away, not stored yet (expires)."""
+        return self._k("open311_token", token)
+
+    @property
     def events_channel(self) -> str:
         """Pub/sub channel carrying one JSON event per state change."""
         return self._k("events")

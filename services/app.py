@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
         OPENAPI_SWAGGER_UI_PATH="docs",
         OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS,  # served below from the swagger-ui-bundle package: no CDN
     )
+    app.config["MAX_CONTENT_LENGTH"] = 30 * 1024 * 1024  # five 5 MiB photos with an Open311 POST, and no more
     app.json.ensure_ascii = False  # Chinese names as text, not \u escapes
     app.json.sort_keys = False  # keep the order the schemas define
     rt = Runtime(settings)
@@ -62,7 +63,10 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     blueprints = (devices_blp, parking_blp, air_blp, air_data_blp, pipeline_blp, events_blp, ngsi_blp)
     for blp in (*blueprints, requests_blp, alerts_blp, audit_blp):
         api.register_blueprint(blp)
-    init_auth(app, settings, csrf_exempt=not_session_authenticated)
+    from services.open311.api import bp as open311_bp
+
+    app.register_blueprint(open311_bp)  # its own formats and errors: not part of the OpenAPI description
+    init_auth(app, settings, csrf_exempt=(*not_session_authenticated, open311_bp))  # api_key, never the session
     app.register_blueprint(health_bp)
 
     from web import init_web

@@ -26,8 +26,12 @@ def error_body(status: int, message: str, errors: dict | None = None) -> dict:
 
 
 def register_error_handlers(app: Flask, api) -> None:
+    from services.open311.errors import handle_http_error, is_open311_path  # Open311 keeps the spec's shape
+
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        if is_open311_path():
+            return handle_http_error(exc.code or 500, exc.description or exc.name)
         payload, code, headers = api.handle_http_exception(exc)
         payload.setdefault("message", DEFAULT_MESSAGES.get(code, exc.description))
         return payload, code, headers
@@ -36,4 +40,6 @@ def register_error_handlers(app: Flask, api) -> None:
     @app.errorhandler(Exception)
     def _unexpected(_exc: Exception):
         log.exception("unhandled error")
+        if is_open311_path():
+            return handle_http_error(500, "Internal server error")
         return jsonify(error_body(500, "Internal server error")), 500

@@ -71,6 +71,10 @@ def _too_many(exc: RateLimitExceeded):
         from services.accounts.web import LoginForm
 
         return render_template("accounts/login.html", form=LoginForm(), too_many=True), 429
+    if request.path.startswith("/open311/"):
+        from services.open311.errors import handle_http_error
+
+        return handle_http_error(429, f"{message} (limit: {exc.description})")
     return jsonify(error_body(429, f"{message} (limit: {exc.description})")), 429
 
 

@@ -13,7 +13,7 @@ import hashlib
 import re
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, request, session
+from flask import Flask, Response, abort, request, session
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config.settings import Settings
@@ -57,12 +57,33 @@ def permissions_policy(path: str) -> str:
     return f"geolocation={geolocation}, camera=(), microphone=(), payment=(), usb=()"
 
 
+NUL_ENCODED = re.compile(rb"%00|\\u0000", re.IGNORECASE)  # in a query or form body; in a JSON string
+
+
+def carries_nul() -> bool:
+    """Whether the request's query or text body holds a NUL: no field of ours is binary, and PostgreSQL
+    refuses NUL in text, so it would fail deep in a write instead of here with a reason."""
+    if NUL_ENCODED.search(request.query_string):
+        return True
+    if request.mimetype == "multipart/form-data":  # files may hold NULs; the text fields may not
+        return any("\x00" in value for value in request.form.values())
+    if request.mimetype in ("application/json", "application/x-www-form-urlencoded"):
+        body = request.get_data(cache=True)
+        return b"\x00" in body or bool(NUL_ENCODED.search(body))
+    return False
+
+
 def init_security(app: Flask, settings: Settings) -> None:
     """Add the headers to every response; trust ``X-Forwarded-For`` from TRUSTED_PROXIES reverse proxies."""
     if settings.trusted_proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies, x_proto=settings.trusted_proxies)
     page_csp = content_security_policy(" ".join(filter(None, ("'self'", tile_origin(settings.map_tile_url)))))
     hsts = settings.session_cookie_secure
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        if carries_nul():
+            abort(400, description="text may not contain NUL characters (\\u0000, %00)")
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -32,3 +32,21 @@ class User(UserMixin, Base):
 
     def actor(self) -> Actor:
         return Actor(Role(self.role), self.id, self.username, self.community_id)
+
+
+class ApiKey(Base):
+    """A key an application sends as ``api_key`` (Open311 POST). Only its SHA-256 is kept."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[str | None] = mapped_column(ForeignKey("communities.id"))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    def actor(self) -> Actor:
+        return Actor(Role(self.role), None, f"apikey:{self.name}", self.community_id)

@@ -90,6 +90,17 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/requests/<request_id>"): COM,
     ("GET", "/api/v1/requests/<request_id>/history"): COM,
     ("POST", "/api/v1/requests/<request_id>/transitions"): COM,
+    ("POST", "/api/v1/requests/<request_id>/route"): OPS,  # to another community centre
+    # Open311 GeoReport v2: public reads (public fields only); POST needs an application's api_key instead
+    ("GET", "/open311/v2/discovery.<fmt>"): PUB,
+    ("GET", "/open311/v2/services.<fmt>"): PUB,
+    ("GET", "/open311/v2/services/<service_code>.<fmt>"): PUB,
+    ("GET", "/open311/v2/requests.<fmt>"): PUB,
+    ("POST", "/open311/v2/requests.<fmt>"): PUB,  # api_key (403 without), SUBMISSION_RATE_LIMIT per address
+    ("GET", "/open311/v2/requests/<request_id>.<fmt>"): PUB,
+    ("GET", "/open311/v2/tokens/<token>.<fmt>"): PUB,
+    ("GET", "/open311/v2/servicerequestupdates.<fmt>"): PUB,
+    ("GET", "/open311/v2/media/<name>"): PUB,  # a private service's photo: only accounts that may see the request
     # the command centre
     ("POST", "/api/v1/alerts/<int:alert_id>/acknowledge"): OPS,
     ("POST", "/api/v1/alerts/<int:alert_id>/assign"): OPS,

@@ -13,11 +13,11 @@ from flask_smorest import Blueprint, abort
 from flask_wtf.csrf import generate_csrf
 
 from services.accounts.auth import current_actor, require_role
-from services.accounts.roles import ACCOUNT_ROLES
+from services.accounts.roles import ACCOUNT_ROLES, CITY_WIDE
 from services.district.models import Community
 from services.extensions import db, runtime
+from services.service_requests import ngsi, store
 from services.service_requests import schemas as sch
-from services.service_requests import store
 from services.service_requests.attributes import validate_attributes
 from services.service_requests.catalogue import Catalogue, district_catalogue
 from services.service_requests.jobs import announce_change
@@ -35,6 +35,7 @@ from services.service_requests.sla import sla_state
 blp = Blueprint(
     "service_requests", __name__, url_prefix="/api/v1/requests", description="Community service requests 社区服务申请"
 )
+ngsi.register()
 
 
 @blp.record_once
@@ -189,6 +190,27 @@ class Transitions(MethodView):
         return _view(request, with_clocks=True)
 
 
+@blp.route("/<request_id>/route")
+class Route(MethodView):
+    @require_role(*CITY_WIDE)
+    @blp.arguments(sch.RouteSchema)
+    @blp.response(200, sch.ServiceRequestSchema)
+    @blp.alt_response(409, description="The request is final")
+    def post(self, data, request_id):
+        """Send the request to a community centre (operators): Open311 apps file requests without one."""
+        session = db()
+        request = _request_or_404(request_id)
+        try:
+            store.route(session, current_actor(), request, data["community_id"], data["note"], datetime.now(UTC))
+        except InvalidTransition as exc:
+            abort(409, message=str(exc))
+        except MissingDetail as exc:
+            abort(422, message=str(exc), errors={"json": {exc.field: [str(exc)]}})
+        session.commit()
+        announce_change(runtime(), request, catalogue().service(request.service_code).name_zh, "routed")
+        return _view(request, with_clocks=True)
+
+
 @blp.route("/<request_id>/history")
 class History(MethodView):
     @require_role(*ACCOUNT_ROLES)
@@ -208,7 +230,7 @@ class PublicLookup(MethodView):
         if request is None:
             abort(404, message=f"no request {request_id}")
         row = _view(request)
-        row["history"] = [e for e in store.history(db(), request) if e.action != "sla_breach"]
+        row["history"] = [e for e in store.history(db(), request) if e.action in ("submitted", "transition")]
         if request.private:
             del row["description"], row["community_id"]
         return row

@@ -63,6 +63,9 @@ class Service:
     private: bool
     sla: Sla
     attributes: tuple[Attribute, ...]
+    # The place is a public one (a street light, a pavement), not someone's home: public views may show
+    # a non-private request's address and coordinates. Off by default.
+    public_location: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,7 @@ def _service(raw: dict, category: dict, where: str) -> Service:
         private=bool(raw.get("private", category.get("private", False))),
         sla=Sla(_hours(sla, "response_hours", where), _hours(sla, "resolution_hours", where)),
         attributes=attributes,
+        public_location=bool(raw.get("public_location", category.get("public_location", False))),
     )
 
 

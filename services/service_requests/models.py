@@ -37,8 +37,15 @@ class ServiceRequest(Base):
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
     channel: Mapped[str] = mapped_column(String(16), default="desk")  # desk, open311, ...
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    requested_at: Mapped[datetime] = mapped_column(UtcDateTime)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # Open311 submissions: the application's key, its own ids for the resident (never shown), the photos
+    # (stored file names or the client's media_url) and the token answered when the id came later.
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    client_account_id: Mapped[str | None] = mapped_column(String(80))
+    client_device_id: Mapped[str | None] = mapped_column(String(80))
+    media: Mapped[list] = mapped_column(JSON, default=list)
+    token: Mapped[str | None] = mapped_column(String(40), unique=True)
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     # SLA clocks (recomputed from the history at every change; None while a clock is stopped or paused)
     response_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     resolution_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
@@ -55,7 +62,7 @@ class RequestHistory(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("service_requests.id"), index=True)
     at: Mapped[datetime] = mapped_column(UtcDateTime)
-    action: Mapped[str] = mapped_column(String(16))  # submitted, transition, sla_breach
+    action: Mapped[str] = mapped_column(String(16))  # submitted, transition, routed, sla_breach
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

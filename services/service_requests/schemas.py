@@ -147,9 +147,14 @@ class ChangeSchema(Schema):
     duplicate_of = fields.String(load_default=None, metadata={"description": "the original's service_request_id"})
 
 
+class RouteSchema(Schema):
+    community_id = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
 class RequestHistorySchema(Schema):
     at = fields.DateTime()
-    action = fields.String(metadata={"enum": ["submitted", "transition", "sla_breach"]})
+    action = fields.String(metadata={"enum": ["submitted", "transition", "routed", "sla_breach"]})
     from_status = fields.String(allow_none=True)
     to_status = fields.String()
     actor_name = fields.String()

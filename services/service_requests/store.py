@@ -10,9 +10,18 @@ from sqlalchemy.orm import Session
 
 from services.accounts.roles import Actor
 from services.audit.store import AuditAction, record
+from services.district.models import Community
 from services.service_requests.catalogue import Catalogue, Service
 from services.service_requests.ids import normalise, public_id
-from services.service_requests.lifecycle import FINAL, Change, MissingDetail, Status, check_transition
+from services.service_requests.lifecycle import (
+    FINAL,
+    Change,
+    InvalidTransition,
+    MissingDetail,
+    NotPermitted,
+    Status,
+    check_transition,
+)
 from services.service_requests.models import RequestHistory, ServiceRequest
 from services.service_requests.sla import sla_state
 
@@ -32,6 +41,11 @@ class Submission:
     attributes: dict | None = None
     resident_email: str | None = None
     channel: str = "desk"
+    api_key_id: int | None = None  # Open311 submissions: the application that sent it, and what it sent
+    client_account_id: str | None = None
+    client_device_id: str | None = None
+    media: list[str] | None = None
+    token: str | None = None
 
 
 def _record(session: Session, request: ServiceRequest, actor: Actor, at: datetime, action: str, **fields) -> None:
@@ -87,6 +101,11 @@ def submit(session: Session, catalogue: Catalogue, actor: Actor, sub: Submission
         resident_email=sub.resident_email,
         agency_responsible=sub.service.agency_zh,
         channel=sub.channel,
+        api_key_id=sub.api_key_id,
+        client_account_id=sub.client_account_id,
+        client_device_id=sub.client_device_id,
+        media=sub.media or [],
+        token=sub.token,
         created_by=actor.user_id,
         requested_at=now,
         updated_at=now,
@@ -187,6 +206,23 @@ def change_status(
     _update_clocks(session, request, catalogue.service(request.service_code), now)
     audited = {"from": previous, "to": request.status}  # the note is free text and may name the resident: not here
     record(session, actor, AuditAction.REQUEST_TRANSITION, "service_request", request.public_id, audited)
+
+
+def route(session: Session, actor: Actor, request: ServiceRequest, community_id: str, note: str, now: datetime) -> None:
+    """Send a request to a community centre (operators: Open311 apps file requests without one, or the wrong one)."""
+    if not actor.city_wide:
+        raise NotPermitted("only city operators route requests between communities")
+    if request.status in FINAL:
+        raise InvalidTransition(f"a {request.status} request is final; it is not routed any more")
+    if session.get(Community, community_id) is None:
+        raise MissingDetail("community_id", f"no community {community_id!r}")
+    previous = request.community_id
+    request.community_id = community_id
+    request.updated_at = now
+    routed = f"{previous or '-'} → {community_id}" + (f": {note.strip()}" if note.strip() else "")
+    _record(session, request, actor, now, "routed", from_status=request.status, note=routed)
+    record(session, actor, AuditAction.REQUEST_ROUTE, "service_request", request.public_id,
+           {"from": previous, "to": community_id})  # fmt: skip
 
 
 def sweep_overdue(session: Session, actor: Actor, now: datetime) -> list[tuple[ServiceRequest, str]]:

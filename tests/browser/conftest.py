@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
+from tests.support.live_server import LiveServer
 from tests.support.services import ROOT, unavailable
-from workers.ports import free_port
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM_FLAGS = [
@@ -52,27 +50,6 @@ def browser():
         chromium = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
         yield chromium
         chromium.close()
-
-
-class LiveServer:
-    """The Flask app on a thread of its own (threaded: the SSE stream holds a connection open)."""
-
-    def __init__(self, app):
-        self.port = free_port()
-        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=5)
 
 
 @pytest.fixture

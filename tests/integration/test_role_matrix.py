@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.accounts.api_keys import create_key
 from services.accounts.policy import ROUTES, Access, may
 from services.accounts.roles import Role
 from services.accounts.store import create_user
@@ -45,8 +46,11 @@ BODIES = {  # what an allowed visitor sends, so the call does real work
     },
     ("POST", "/api/v1/requests/<request_id>/transitions"): {"status": "accepted", "note": "matrix"},
     ("POST", "/api/v1/alerts/<int:alert_id>/assign"): {"assignee": "巡查一组"},
+    ("POST", "/api/v1/requests/<request_id>/route"): {"community_id": HOME, "note": "matrix"},
     ("POST", "/api/v1/devices"): {"device_id": DEVICE},  # re-issue: a new password for a known device
 }
+OPEN311_POST = ("POST", "/open311/v2/requests.<fmt>")  # form-encoded, with an application's api_key
+OPEN311_FORM = {"service_code": "EN-STREETLIGHT", "address_string": "睦南道 20 号", "description": "路灯不亮"}
 STREAMS = {("GET", "/api/v1/events/stream")}  # endless: read the status only
 PROBES = {("GET", "/readyz")}  # 503 is its honest answer here: the test app has no broker
 
@@ -82,6 +86,7 @@ def world(app, runtime):
                   "reason": "unknown_device", "detail": "matrix"}  # fmt: skip
         record_dead_letters(session, [letter])
         alert_id = alert.id
+        _, api_key = create_key(session, "matrix-app", Role.PUBLIC)
     clients = {name: logged_in(app, who[0]) if who else _anonymous(app) for name, who in VISITORS.items()}
     request_id = clients["staff"].post("/api/v1/requests", json=BODIES[("POST", "/api/v1/requests")])
     assert request_id.status_code == 201, request_id.json
@@ -99,6 +104,10 @@ def world(app, runtime):
         "station_id": STATION,
         "service_code": "EN-STREETLIGHT",
         "code": "EN-STREETLIGHT",
+        "fmt": "json",
+        "token": "no-such-token",
+        "name": "AAAAAAAAAAAAAAAAAAAAAA.png",
+        "api_key": api_key,
     }
     return clients, ids
 
@@ -118,7 +127,9 @@ def url_for_rule(rule: str, ids: dict) -> str:
     return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(ids[m.group(1)]), rule)
 
 
-def call(client, method: str, rule: str, url: str):
+def call(client, method: str, rule: str, url: str, ids: dict):
+    if (method, rule) == OPEN311_POST:
+        return client.post(url, data=OPEN311_FORM | {"api_key": ids["api_key"]})
     if (method, rule) in STREAMS:
         response = client.open(url, method=method, buffered=False)
         response.close()
@@ -157,7 +168,7 @@ def test_role_matrix(method, rule, world):
     url = url_for_rule(rule, ids)
     refused = sorted(ORDER, key=lambda v: expected_refusal(v, access, rule) is None)  # refusals first
     for visitor in refused:
-        response = call(clients[visitor], method, rule, url)
+        response = call(clients[visitor], method, rule, url, ids)
         want = expected_refusal(visitor, access, rule)
         seen = f"{method} {url} as {visitor} ({access}): {response.status_code} {response.get_data(as_text=True)[:200]}"
         if want is None:

@@ -174,3 +174,20 @@ def test_residents_contact_details_never_reach_the_log(app, accounts, caplog):
     assert "notification to 1 recipient" in messages  # the notifier did log, without the address
     for value in RESIDENT.values():
         assert value not in messages
+
+
+# -- NUL characters ------------------------------------------------------------------------------------
+def test_nul_characters_are_refused_before_any_write(app, accounts, runtime):
+    """PostgreSQL refuses NUL in text: it used to fail inside the insert as a 500; now a 400 that says why."""
+    staff = logged_in(app, "clerk")
+    body = {"service_code": "EN-STREETLIGHT", "description": "路灯\u0000不亮", "address": "睦南道 20 号", **RESIDENT}
+    for response in (
+        staff.post("/api/v1/requests", json=body),
+        staff.post("/api/v1/requests", data='{"service_code": "EN-NOISE\\u0000"}', content_type="application/json"),
+        staff.get("/api/v1/requests?service_code=EN%00"),
+        staff.post("/login", data={"username": "clerk\x00", "password": PASSWORD}),
+    ):
+        assert response.status_code == 400 and "NUL" in response.json["message"], response.data
+    with runtime.sessions() as session:
+        assert session.scalar(text("SELECT count(*) FROM service_requests")) == 0
+    assert staff.post("/api/v1/requests", json=body | {"description": "路灯不亮"}).status_code == 201

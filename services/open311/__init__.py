@@ -1,0 +1,1 @@
+"""Open311 GeoReport v2 (with the common extensions) over the community service requests."""
