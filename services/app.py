@@ -56,12 +56,13 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     from services.parking.api import blp as parking_blp
     from services.pipeline.api import blp as pipeline_blp
     from services.service_requests.api import blp as requests_blp
+    from services.service_requests.stats_api import blp as request_stats_blp
 
     # API blueprints that never authenticate with the session cookie: exempt from CSRF checks. All others
     # (operator and admin actions on devices, dead letters and berths included) need the X-CSRFToken header.
     not_session_authenticated = (air_blp, air_data_blp, events_blp, ngsi_blp)
     blueprints = (devices_blp, parking_blp, air_blp, air_data_blp, pipeline_blp, events_blp, ngsi_blp)
-    for blp in (*blueprints, requests_blp, alerts_blp, audit_blp):
+    for blp in (*blueprints, requests_blp, request_stats_blp, alerts_blp, audit_blp):
         api.register_blueprint(blp)
     from services.open311.api import bp as open311_bp
 

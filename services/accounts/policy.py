@@ -49,6 +49,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/desk/services/<code>"): ACC,
     ("POST", "/desk/requests"): ACC,
     ("GET", "/desk/requests/<request_id>"): COM,
+    ("GET", "/desk/stats"): ACC,  # staff: their community's figures; operators: the district's
     ("POST", "/desk/requests/<request_id>/transition"): COM,
     # operations: probes and Prometheus (internal network; no personal data)
     ("GET", "/healthz"): PUB,
@@ -87,6 +88,9 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/requests/me"): PUB,
     ("GET", "/api/v1/requests"): ACC,
     ("POST", "/api/v1/requests"): ACC,
+    ("GET", "/api/v1/requests/stats"): ACC,  # scoped like the queue: staff get their community's figures
+    ("GET", "/api/v1/requests/stats.csv"): ACC,
+    ("GET", "/api/v1/requests/export.csv"): ACC,  # one row per request, no personal data
     ("GET", "/api/v1/requests/<request_id>"): COM,
     ("GET", "/api/v1/requests/<request_id>/history"): COM,
     ("POST", "/api/v1/requests/<request_id>/transitions"): COM,

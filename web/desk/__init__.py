@@ -224,3 +224,6 @@ def transition(request_id: str):
     announce_change(runtime(), found, catalogue().service(found.service_code).name_zh, "transition")
     flash(_("Now: %(status)s.", status=labels.status_label(found.status)), "success")
     return redirect(url_for(".detail", request_id=found.public_id))
+
+
+from web.desk import stats_page  # noqa: E402, F401  (adds /desk/stats to this blueprint)
