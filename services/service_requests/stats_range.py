@@ -9,6 +9,9 @@ from services.service_requests.ids import LOCAL
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366  # one year and a day: enough for an annual report, bounded for the database
+# Dates the platform can hold requests for. Also keeps Asia/Shanghai on +08:00: before 1992 it had summer
+# time (+09:00) and before 1901 local mean time (+08:05:43), an offset RFC 3339 cannot even write.
+EARLIEST_DAY, LATEST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 class RangeError(ValueError):
@@ -46,6 +49,8 @@ def window(first_day: date | None, last_day: date | None, now: datetime) -> Wind
     first = first_day or last - timedelta(days=DEFAULT_DAYS - 1)
     if first > last:
         raise RangeError("the first day comes after the last day")
+    if first < EARLIEST_DAY or last > LATEST_DAY:
+        raise RangeError(f"days from {EARLIEST_DAY} to {LATEST_DAY} only")
     if (last - first).days + 1 > MAX_DAYS:
         raise RangeError(f"at most {MAX_DAYS} days at a time")
     return Window(first, last)

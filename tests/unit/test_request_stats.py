@@ -42,6 +42,10 @@ def test_a_range_backwards_or_too_long_is_refused():
     with pytest.raises(RangeError, match=str(MAX_DAYS)):
         window(date(2025, 1, 1), date(2026, 1, 2), now)  # 367 days
     assert len(window(date(2025, 1, 2), date(2026, 1, 2), now).days) == MAX_DAYS
+    with pytest.raises(RangeError, match="2000-01-01"):  # schemathesis found year 1044: offset +08:05:43
+        window(date(1044, 2, 12), date(1044, 3, 12), now)
+    with pytest.raises(RangeError, match="2099-12-31"):
+        window(date(2100, 1, 1), date(2100, 1, 2), now)
 
 
 # -- medians ---------------------------------------------------------------------------------------------------
