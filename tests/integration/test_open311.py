@@ -229,6 +229,21 @@ def test_operators_route_an_unrouted_request_to_a_centre(app, client, keys):
     assert [step["status"] for step in public["history"]] == ["submitted"]  # routing is internal
 
 
+def test_operators_route_from_the_request_page(app, client, keys):
+    request_id = created_id(post(client, keys["public"], **STREETLIGHT))
+    ops, clerk = logged_in(app, "ops"), logged_in(app, "clerk")
+    page = ops.get(f"/desk/requests/{request_id}").get_data(as_text=True)
+    assert 'id="route-form"' in page and "尚未分派社区" in page and "睦南道社区" in page  # HOME's name, zh
+    assert 'id="route-form"' not in clerk.get("/desk").get_data(as_text=True)
+    form = {"csrf_token": ops.environ_base["HTTP_X_CSRFTOKEN"], "community_id": HOME, "route_note": "就近"}
+    sent = ops.post(f"/desk/requests/{request_id}/route", data=form)
+    assert sent.status_code == 302
+    shown = clerk.get(f"/desk/requests/{request_id}").get_data(as_text=True)
+    assert "已转派社区" in shown and 'id="route-form"' not in shown  # staff see the step, not the form
+    own_token = {"csrf_token": clerk.environ_base["HTTP_X_CSRFTOKEN"]}
+    assert clerk.post(f"/desk/requests/{request_id}/route", data=form | own_token).status_code == 403
+
+
 # -- media ------------------------------------------------------------------------------------------------
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 

@@ -185,6 +185,7 @@ def _detail(found, note: str = "", error: str | None = None, status: int = 200):
         targets=sorted(allowed_targets(Status(found.status)), key=list(Status).index),
         original_id=store.original_public_id(db(), found),
         community=community_name(found.community_id),
+        communities=_communities() if current_actor().city_wide and found.status not in FINAL else [],
         note=note,
         error=error,
         form=request.form,
@@ -226,4 +227,4 @@ def transition(request_id: str):
     return redirect(url_for(".detail", request_id=found.public_id))
 
 
-from web.desk import stats_page  # noqa: E402, F401  (adds /desk/stats to this blueprint)
+from web.desk import routing, stats_page  # noqa: E402, F401  (add /desk/.../route and /desk/stats to this blueprint)
