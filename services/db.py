@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
+from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import Boolean, DateTime, Float, Integer, MetaData, String, create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
@@ -75,6 +79,11 @@ def insert_ignoring_duplicates(session: Session, model, rows: list[dict], keys: 
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and _recordset_fits(model.__table__, rows):
+        try:
+            return _insert_from_json(session, model.__table__, rows, keys, returning)
+        except ValueError:  # NaN or infinity, which JSON cannot carry: the general statement below can
+            pass
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif dialect == "sqlite":
@@ -88,3 +97,62 @@ def insert_ignoring_duplicates(session: Session, model, rows: list[dict], keys: 
         return session.execute(stmt, rows).all()
     session.execute(stmt, rows)
     return []
+
+
+JSON_SAFE = (String, Integer, Boolean, Float, DateTime)  # column types whose values JSON carries exactly
+
+
+def _json_safe(column) -> bool:
+    kind = column.type.impl if isinstance(column.type, TypeDecorator) else column.type
+    return isinstance(kind, JSON_SAFE)
+
+
+def _recordset_fits(table, rows: list[dict]) -> bool:
+    """Every row has the same columns, all of plain types (not bytes or documents), and every column left out
+    has no default or a constant one (a callable default would have to run per row)."""
+    columns = rows[0].keys()
+    omitted = [c for c in table.columns if c.key not in columns and c.default is not None]
+    return (
+        all(_json_safe(table.c[c]) for c in columns)
+        and all(c.default.is_scalar and _json_safe(c) for c in omitted)
+        and all(r.keys() == columns for r in rows)
+    )
+
+
+def as_json(value):
+    """JSON for what json cannot write itself: datetimes (ISO 8601 with their offset, as PostgreSQL reads them)."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@lru_cache(maxsize=64)
+def _recordset_statement(table, columns: tuple[str, ...], keys: tuple[str, ...], returning: tuple[str, ...]):
+    """One constant statement per table and column set, whose one parameter is the whole batch as JSON.
+
+    The multi-VALUES form has a placeholder per value (3,500 for 500 berth events): a new statement text
+    per batch size, parsed again by psycopg every time, and each value adapted in Python. Here the batch
+    is one string written by the C JSON encoder and read by PostgreSQL's ``json_to_recordset`` (measured:
+    client CPU per 500-row batch 30-49 ms multi-VALUES, 9-11 ms one array per column, 5-8 ms JSON).
+    """
+    from sqlalchemy.dialects import postgresql
+
+    pg = postgresql.dialect()
+    names = [table.c[c].name for c in columns]
+    record = ", ".join(f"{name} {table.c[c].type.compile(dialect=pg)}" for name, c in zip(names, columns, strict=True))
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(names)}) "
+        f"SELECT {', '.join(names)} FROM json_to_recordset(CAST(:batch AS json)) AS batch({record}) "
+        f"ON CONFLICT ({', '.join(keys)}) DO NOTHING"
+    )
+    return text(sql + (f" RETURNING {', '.join(returning)}" if returning else ""))
+
+
+def _insert_from_json(session: Session, table, rows: list[dict], keys: list[str], returning):
+    given = tuple(rows[0])
+    defaults = {c.key: c.default.arg for c in table.columns if c.key not in given and c.default is not None}
+    statement = _recordset_statement(table, given + tuple(defaults), tuple(keys), tuple(r.key for r in returning))
+    rows = [row | defaults for row in rows] if defaults else rows
+    batch = json.dumps(rows, default=as_json, ensure_ascii=False, allow_nan=False)
+    result = session.execute(statement, {"batch": batch})
+    return result.all() if returning else []

@@ -15,6 +15,7 @@ from marshmallow import ValidationError
 from config.topics import DeviceKind
 from services.air_quality.schemas import AirReadingMessage
 from services.parking.schemas import BerthStateMessage
+from services.pipeline.compiled import compile_schema
 from services.pipeline.envelope import only_out_of_range
 
 
@@ -83,6 +84,7 @@ class Registry:
 
 
 SCHEMAS = {DeviceKind.PARKING_BERTH: BerthStateMessage(), DeviceKind.AIR_STATION: AirReadingMessage()}
+FAST_PATHS = {kind: compile_schema(schema) for kind, schema in SCHEMAS.items()}  # same answers, ~10x cheaper
 DEVICE_STATUSES = frozenset({"online", "offline"})
 
 
@@ -146,11 +148,13 @@ def classify(
     data = parse_json(payload)
     if isinstance(data, Rejected):
         return Rejected(data.reason, data.detail, kind, device.device_id)
-    try:
-        message = SCHEMAS[kind].load(data)
-    except ValidationError as exc:
-        reason = Reason.OUT_OF_RANGE if only_out_of_range(exc.messages) else Reason.INVALID
-        return Rejected(reason, json.dumps(exc.messages, ensure_ascii=False)[:1000], kind, device.device_id)
+    message = FAST_PATHS[kind](data)
+    if message is None:  # unusual or invalid: the schema decides, and words the refusal
+        try:
+            message = SCHEMAS[kind].load(data)
+        except ValidationError as exc:
+            reason = Reason.OUT_OF_RANGE if only_out_of_range(exc.messages) else Reason.INVALID
+            return Rejected(reason, json.dumps(exc.messages, ensure_ascii=False)[:1000], kind, device.device_id)
     row = {
         "device_id": device.device_id,
         "boot": message["boot"],
