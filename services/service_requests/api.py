@@ -166,6 +166,22 @@ class RequestDetail(MethodView):
         return _view(_request_or_404(request_id), with_clocks=True)
 
 
+def _changed(request, apply, action: str) -> dict:
+    """Run one change through the store, answer the lifecycle's refusals in HTTP, commit, announce it."""
+    session = db()
+    try:
+        apply(session, current_actor(), datetime.now(UTC))
+    except NotPermitted as exc:
+        abort(403, message=str(exc))
+    except InvalidTransition as exc:
+        abort(409, message=str(exc))
+    except MissingDetail as exc:
+        abort(422, message=str(exc), errors={"json": {exc.field: [str(exc)]}})
+    session.commit()
+    announce_change(runtime(), request, catalogue().service(request.service_code).name_zh, action)
+    return _view(request, with_clocks=True)
+
+
 @blp.route("/<request_id>/transitions")
 class Transitions(MethodView):
     @require_role(*ACCOUNT_ROLES)
@@ -174,20 +190,13 @@ class Transitions(MethodView):
     @blp.alt_response(409, description="The current status does not allow this change")
     def post(self, data, request_id):
         """Move the request on (lifecycle rules and role checked); the change is recorded with its note."""
-        session = db()
         request = _request_or_404(request_id)
         change = Change(Status(data["status"]), data["note"], data["assignee"], data["duplicate_of"])
-        try:
-            store.change_status(session, catalogue(), current_actor(), request, change, datetime.now(UTC))
-        except NotPermitted as exc:
-            abort(403, message=str(exc))
-        except InvalidTransition as exc:
-            abort(409, message=str(exc))
-        except MissingDetail as exc:
-            abort(422, message=str(exc), errors={"json": {exc.field: [str(exc)]}})
-        session.commit()
-        announce_change(runtime(), request, catalogue().service(request.service_code).name_zh, "transition")
-        return _view(request, with_clocks=True)
+        return _changed(
+            request,
+            lambda s, actor, now: store.change_status(s, catalogue(), actor, request, change, now),
+            "transition",
+        )
 
 
 @blp.route("/<request_id>/route")
@@ -198,17 +207,11 @@ class Route(MethodView):
     @blp.alt_response(409, description="The request is final")
     def post(self, data, request_id):
         """Send the request to a community centre (operators): Open311 apps file requests without one."""
-        session = db()
         request = _request_or_404(request_id)
-        try:
-            store.route(session, current_actor(), request, data["community_id"], data["note"], datetime.now(UTC))
-        except InvalidTransition as exc:
-            abort(409, message=str(exc))
-        except MissingDetail as exc:
-            abort(422, message=str(exc), errors={"json": {exc.field: [str(exc)]}})
-        session.commit()
-        announce_change(runtime(), request, catalogue().service(request.service_code).name_zh, "routed")
-        return _view(request, with_clocks=True)
+        community_id, note = data["community_id"], data["note"]
+        return _changed(
+            request, lambda s, actor, now: store.route(s, actor, request, community_id, note, now), "routed"
+        )
 
 
 @blp.route("/<request_id>/history")
