@@ -14,6 +14,17 @@ done
 
 fingerprint() { cat "$auth/passwd" "$auth/acl" 2>/dev/null | cksum; }
 
+# A TLS config whose certificates are not there yet would stop the broker in a restart loop. Run the
+# plain config it includes instead (listener 1883, same accounts), and say so until they are made
+# (docs/security.md, "TLS for devices"; config/mosquitto/tls/make-certs.sh).
+missing=$(awk '$1 == "cafile" || $1 == "certfile" || $1 == "keyfile" { print $2 }' "$conf" |
+  while read -r file; do [ -r "$file" ] || echo "$file"; done)
+if [ -n "$missing" ]; then
+  plain="$(awk '$1 == "include_dir" { print $2; exit }' "$conf")/mosquitto.conf"
+  echo "run.sh: WARNING: no TLS certificate ($(echo $missing)); MQTT over TLS is OFF, serving $plain only"
+  conf="$plain"
+fi
+
 mosquitto -c "$conf" &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null; wait "$pid"; exit 0' TERM INT

@@ -143,3 +143,17 @@ def test_the_simulator_publishes_over_tls_with_mqtt_ca_file(tls_broker, certs, t
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["devices"] == 5 and report["published"] > 0
     assert report["acked"] == report["published"], report
+
+
+def test_without_certificates_the_broker_serves_plain_mqtt_and_says_tls_is_off(tmp_path):
+    """A first `docker compose up` before the certificates exist: the broker runs, not a restart loop."""
+    broker = TlsMosquitto(tmp_path / "no-certs-yet")
+    Mosquitto.start(broker, via_run_sh=True)
+    try:
+        assert wait_port("127.0.0.1", broker.port)
+        log = wait_for(lambda: "TLS is OFF" in (text := (broker.dir / "mosquitto.log").read_text()) and text, 10,
+                       message="run.sh's warning")  # fmt: skip
+        assert "no-certs-yet/ca.crt" in log
+        assert not wait_port("127.0.0.1", broker.tls_port, timeout=1)
+    finally:
+        broker.cleanup()
