@@ -6,7 +6,8 @@ One run, in this order:
    devices, no RQ worker or queued job in that Redis database), migrates and seeds the district;
 2. uses MQTT_URL, or starts a Mosquitto from config/mosquitto/mosquitto.conf on a free port;
 3. measures the denominator: one Python paho subscriber receiving a flood of messages as fast as it can;
-4. starts `civic bridge` and N `civic worker` as subprocesses, as a deployment runs them;
+4. starts `civic bridge` (or several, with ``--bridges``) and N `civic worker` as subprocesses, as a
+   deployment runs them;
 5. starts the paced publisher in its own process (round-robin over the district's berth sensors, boot =
    this run's id) and, while it publishes, polls the database for this run's rows;
 6. waits for the pipeline to drain, stops the processes, counts lost and duplicate identities.
@@ -35,10 +36,10 @@ from pathlib import Path
 from bench import clients, cpu
 from bench.broker import BRIDGE_USER, PUBLISHER_USER, RAW_TOPIC_ROOT, RAW_USER, BenchBroker
 from bench.platform import (
-    BRIDGE_CLIENT_ID,
     EARLIEST_BENCH_BOOT,
     BenchError,
     Proc,
+    bridge_client_ids,
     counter_delta,
     counters,
     forget_bridge_session,
@@ -51,6 +52,7 @@ from bench.platform import (
 from bench.stats import GapTracker, index_of, rate, summarise, tally
 from config.settings import parse_mqtt_url
 from config.topics import Queues
+from services.pipeline.metrics import field
 
 CPU_ROWS = (
     "bridge",
@@ -71,6 +73,7 @@ class Options:
     rate: float
     duration: float
     workers: int = 2
+    bridges: int = 1  # N > 1: N `civic bridge` processes in one shared-subscription group
     connections: int = 4
     raw_messages: int = 100_000
     poll_ms: int = 50
@@ -147,6 +150,8 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     from sqlalchemy import text
 
     env = dict(os.environ if env is None else env)
+    if opts.bridges > 1 and env.get("BRIDGE_SHARED_GROUP") == "":
+        raise BenchError("--bridges > 1 needs a shared subscription: BRIDGE_SHARED_GROUP is empty")
     settings, rt, redis_version, db, boot, berths, topics = open_scratch_run(env)
     device_index = {d.id: n for n, d in enumerate(berths)}
 
@@ -172,7 +177,10 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
             log(f"raw subscriber: {raw.get('received')} received, {raw.get('rate')} msg/s")
 
         proc_env = {**env, "MQTT_URL": bridge_url, "CIVIC_DATA_DIR": str(workdir)}
-        procs.append(Proc("bridge", ["bridge", "--client-id", BRIDGE_CLIENT_ID], proc_env, workdir))
+        client_ids = bridge_client_ids(opts.bridges)
+        for n, client_id in enumerate(client_ids, 1):
+            name = "bridge" if opts.bridges == 1 else f"bridge-{n}"
+            procs.append(Proc(name, ["bridge", "--client-id", client_id], proc_env, workdir))
         for n in range(opts.workers):
             procs.append(Proc(f"worker-{n + 1}", ["worker", "--name", f"bench-{boot}-{n + 1}"], proc_env, workdir))
         wait_ready(rt, procs, opts.workers)
@@ -214,7 +222,8 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
         if broker is not None:
             broker.cleanup(keep=opts.keep_logs)
         if settings.mqtt_url:
-            forget_bridge_session(settings.mqtt_url)
+            for client_id in bridge_client_ids(opts.bridges):
+                forget_bridge_session(settings.mqtt_url, client_id)
         if not opts.keep_logs:
             shutil.rmtree(workdir, ignore_errors=True)
         rt.close()
@@ -246,6 +255,9 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     )
     cpu_s["workers"] = [cpu_s.pop(f"worker-{n + 1}", 0.0) for n in range(opts.workers)]
     cpu_s["workers_total"] = round(sum(cpu_s["workers"]), 2)
+    if opts.bridges > 1:
+        cpu_s["bridges"] = [cpu_s.pop(f"bridge-{n + 1}", 0.0) for n in range(opts.bridges)]
+        cpu_s["bridge"] = round(sum(cpu_s["bridges"]), 2)
     cpu_s["machine_busy"] = machine.get("busy")
     cpu_s["softirq"] = machine.get("softirq")
     cpu_s["steal"] = machine.get("steal")
@@ -264,6 +276,7 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
         "requested_rate": opts.rate,
         "duration_s": opts.duration,
         "workers": opts.workers,
+        "bridges": opts.bridges,
         "publisher_connections": opts.connections,
         "run_boot": boot,
         "berth_events_rows_before": rows_before,
@@ -291,6 +304,11 @@ def run_ingest(opts: Options, env: Mapping[str, str] | None = None) -> dict:
             "batches": batches,
             "mean_batch": round(received / batches, 1) if batches else None,
             "duplicates_absorbed": counter_delta(counters_before, counters_after, "civic_rows_duplicate"),
+            "received_per_bridge": {
+                c: int(counters_after.get(f, 0) - counters_before.get(f, 0))
+                for c in bridge_client_ids(opts.bridges)
+                for f in [field("civic_bridge_received", bridge=c)]
+            },
         },
         "publisher": {k: pub[k] for k in ("lag_max_ms", "late_10ms", "mid_clash", "refused", "connections")},
         "cpu_s": cpu_s,

@@ -157,46 +157,59 @@ def tool_version(args: list[str]) -> str:
     return "?"
 
 
+def is_bridge(proc: Proc) -> bool:
+    return proc.name.startswith("bridge")
+
+
 def wait_ready(rt, procs: list[Proc], workers: int) -> None:
-    """Until the bridge has subscribed and every worker is registered in Redis."""
+    """Until every bridge has subscribed and every worker is registered in Redis."""
     from rq import SimpleWorker
 
-    bridge = procs[0]
+    bridges = [p for p in procs if is_bridge(p)]
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         dead = [p for p in procs if not p.alive()]
         if dead:
             raise BenchError(f"{dead[0].name} exited during start-up:\n{dead[0].output()}")
-        if "subscribed" in bridge.output() and SimpleWorker.count(connection=rt.redis) >= workers:
+        subscribed = all("subscribed" in b.output() for b in bridges)
+        if subscribed and SimpleWorker.count(connection=rt.redis) >= workers:
             return
         time.sleep(0.2)
-    raise BenchError(f"the platform did not start within {READY_TIMEOUT:.0f} s:\n{bridge.output()}")
+    late = "\n".join(b.output() for b in bridges)
+    raise BenchError(f"the platform did not start within {READY_TIMEOUT:.0f} s:\n{late}")
 
 
 def stop_platform(rt, procs: list[Proc], drain_s: float = 15.0) -> None:
-    """Bridge first (it hands its open batches to Redis), then let the workers empty the queue before they
-    stop: an interrupted run leaves no job behind for the next one."""
+    """Bridges first (they hand their open batches to Redis), then let the workers empty the queue before
+    they stop: an interrupted run leaves no job behind for the next one."""
     if not procs:
         return
-    procs[0].stop()
+    rest = [p for p in procs if not is_bridge(p)]
+    for bridge in (p for p in procs if is_bridge(p)):
+        bridge.stop()
     queue_key = rt.queue(Queues.INGEST).key
     deadline = time.monotonic() + drain_s
     with contextlib.suppress(Exception):
-        while rt.redis.llen(queue_key) and time.monotonic() < deadline and any(p.alive() for p in procs[1:]):
+        while rt.redis.llen(queue_key) and time.monotonic() < deadline and any(p.alive() for p in rest):
             time.sleep(0.1)
-    for p in procs[1:]:
+    for p in rest:
         p.stop()
     procs.clear()
 
 
-def forget_bridge_session(mqtt_url: str) -> None:
-    """On a broker we did not start, drop the bench bridge's persistent session: left behind, it would stay
+def bridge_client_ids(bridges: int) -> list[str]:
+    """The bench bridges' MQTT client ids: distinct, so the broker keeps one session and one share each."""
+    return [BRIDGE_CLIENT_ID] + [f"{BRIDGE_CLIENT_ID}-{n}" for n in range(2, bridges + 1)]
+
+
+def forget_bridge_session(mqtt_url: str, client_id: str = BRIDGE_CLIENT_ID) -> None:
+    """On a broker we did not start, drop a bench bridge's persistent session: left behind, it would stay
     in the shared group and queue messages nobody reads."""
     import paho.mqtt.client as mqtt
 
     target = parse_mqtt_url(mqtt_url)
     client = mqtt.Client(
-        mqtt.CallbackAPIVersion.VERSION2, client_id=BRIDGE_CLIENT_ID, clean_session=True, protocol=mqtt.MQTTv311
+        mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True, protocol=mqtt.MQTTv311
     )
     if target.username:
         client.username_pw_set(target.username, target.password)

@@ -493,6 +493,7 @@ def _run_bench(run, options, json_path: str | None, summary_table) -> dict:
 @click.option("--duration", type=float, required=True, help="Seconds of publishing.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), help="Write the results here.")
 @click.option("--workers", default=2, show_default=True, help="`civic worker` processes to start.")
+@click.option("--bridges", default=1, show_default=True, help="`civic bridge` processes (one shared group).")
 @click.option("--connections", default=4, show_default=True, help="MQTT connections of the publisher.")
 @click.option("--raw-messages", default=100_000, show_default=True, help="Flood size for the raw subscriber (0: skip).")
 @click.option("--poll-ms", default=50, show_default=True, help="Database poll interval (latency resolution).")
@@ -504,6 +505,7 @@ def bench_ingest(
     duration: float,
     json_path: str | None,
     workers: int,
+    bridges: int,
     connections: int,
     raw_messages: int,
     poll_ms: int,
@@ -524,6 +526,7 @@ def bench_ingest(
         rate=rate,
         duration=duration,
         workers=workers,
+        bridges=bridges,
         connections=connections,
         raw_messages=raw_messages,
         poll_ms=poll_ms,
@@ -576,6 +579,45 @@ def bench_api(
         progress=not quiet,
     )
     _run_bench(run_api, options, json_path, summary_table)
+
+
+@bench.command("soak")
+@click.option("--rate", default=2000.0, show_default=True, help="Readings/s published for the whole run.")
+@click.option("--duration", default=600.0, show_default=True, help="Seconds of the run (warm-up included).")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between two memory samples.")
+@click.option("--warmup", default=60.0, show_default=True, help="Seconds before the samples the drift is fitted on.")
+@click.option("--http-rate", default=4.0, show_default=True, help="Requests/s to the web (nearby and /healthz).")
+@click.option("--workers", default=2, show_default=True, help="`civic worker` processes to start.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), help="Write the results here.")
+@click.option("--quiet", is_flag=True, help="No progress line.")
+def bench_soak(
+    rate: float,
+    duration: float,
+    interval: float,
+    warmup: float,
+    http_rate: float,
+    workers: int,
+    json_path: str | None,
+    quiet: bool,
+) -> None:
+    """RSS of each platform process (bridge, workers, scheduler, web) over a long run under steady load.
+
+    Needs DATABASE_URL and REDIS_URL naming a scratch database and a spare Redis database.
+    """
+
+    from bench.soak import Options, run_soak, summary_table
+
+    _settings()
+    options = Options(
+        rate=rate,
+        duration=duration,
+        interval=interval,
+        warmup=warmup,
+        http_rate=http_rate,
+        workers=workers,
+        progress=not quiet,
+    )
+    _run_bench(run_soak, options, json_path, summary_table)
 
 
 if __name__ == "__main__":

@@ -209,6 +209,8 @@ class Bridge:
             metrics.count(pipe, keys, "civic_mqtt_received", len(batch.items), kind=key)
             metrics.count(pipe, keys, "civic_mqtt_accepted", len(batch.items), kind=key)
             metrics.count(pipe, keys, "civic_batches_enqueued", kind=key)
+        # After the enqueue: rq's enqueue on a pipeline WATCHes first, before any other command.
+        metrics.count(pipe, keys, "civic_bridge_received", len(batch.items), bridge=self.client_id)
 
     def flush_due(self) -> None:
         with self.lock:

@@ -160,7 +160,7 @@ def _community(key) -> str | None:
 
 def _live_key():
     """(key id, ApiKey row or None): the row while the database answers, else the id from Redis's copy."""
-    sent = request.form.get("api_key") or request.args.get("api_key")
+    sent = request.form.get("api_key")  # never from the query string: access logs keep URLs
     try:
         key = key_for(db(), sent)
     except DATABASE_AWAY:

@@ -14,6 +14,8 @@ from config.topics import RedisKeys
 
 COUNTERS = {
     "civic_mqtt_received": ("MQTT messages the bridges received", ("kind",)),
+    # Per bridge (its MQTT client id): whether every bridge of a shared subscription takes its share.
+    "civic_bridge_received": ("MQTT messages each bridge handed to Redis", ("bridge",)),
     "civic_mqtt_accepted": ("Messages accepted and enqueued for storage", ("kind",)),
     "civic_mqtt_rejected": ("Messages refused into the dead-letter store", ("kind", "reason")),
     "civic_batches_enqueued": ("RQ ingest jobs enqueued by the bridges", ("kind",)),

@@ -135,6 +135,8 @@ def test_post_needs_a_live_api_key(client, keys, fmt):
         assert response.status_code == 403
         assert "api_key" in errors(response, fmt)[0]["description"]
     assert post(client, keys["public"], fmt, **STREETLIGHT).status_code == 200
+    in_url = client.post(f"{V2}/requests.{fmt}?api_key={keys['public']}", data=STREETLIGHT)
+    assert in_url.status_code == 403  # a key in the URL would end up in access logs: the body only
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
