@@ -24,6 +24,21 @@ DISTRICT_FILE = ROOT / "config/district/heping.yaml"
 EMBEDDED = os.environ.get("TEST_BACKEND") == "embedded"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing():
+    """argon2id at its production cost (64 MiB, 3 passes) takes about 0.1 s per hash or check; the role
+    matrix alone makes and logs in hundreds of accounts. Tests keep argon2id, at its lowest cost; the
+    production parameters are argon2-cffi's defaults, untouched."""
+    from argon2 import PasswordHasher
+
+    from services.accounts import store
+
+    production = store._hasher
+    store._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    store._hasher = production
+
+
 @pytest.fixture(scope="session")
 def district():
     from services.district.loader import load_district

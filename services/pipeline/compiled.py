@@ -54,7 +54,10 @@ def _float(field: fields.Float) -> Check:
     def check(v):
         if type(v) not in (int, float):
             return _NO
-        number = float(v)
+        try:
+            number = float(v)
+        except OverflowError:  # an integer beyond any float: the schema words the refusal
+            return _NO
         return number if math.isfinite(number) and inside(number) else _NO
 
     return check

@@ -43,10 +43,10 @@ def civic(env: dict, *args: str, timeout: float = 300) -> subprocess.CompletedPr
                           text=True, timeout=timeout)  # fmt: skip
 
 
-def test_ingest_smoke(env, tmp_path, bench_database):
+def test_ingest_smoke(runtime, env, tmp_path, bench_database):  # runtime: an emptied Redis db
     out = tmp_path / "ingest.json"
     run = civic(env | {"DATABASE_URL": bench_database}, "bench", "ingest", "--rate", str(INGEST_OFFERED),
-                "--duration", "8", "--raw-messages", "0", "--quiet", "--json", str(out))  # fmt: skip
+                "--duration", "5", "--raw-messages", "0", "--quiet", "--json", str(out))  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["lost"] == 0 and result["duplicates"] == 0, result
@@ -60,7 +60,7 @@ def test_validation_smoke():
         assert row["ratio"] >= VALIDATION_FLOOR, row
 
 
-def test_api_smoke(env, tmp_path, bench_database):
+def test_api_smoke(runtime, env, tmp_path, bench_database):
     if shutil.which("wrk") is None:
         unavailable("wrk is not installed (apt-get install wrk; .ci/run does)")
     out = tmp_path / "api.json"

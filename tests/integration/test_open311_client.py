@@ -13,6 +13,8 @@ import pytest
 from services.accounts.api_keys import create_key
 from services.accounts.roles import Role
 from services.db import transaction
+from services.service_requests.catalogue import district_catalogue
+from services.service_requests.store import Submission, submit
 from tests.support.live_server import LiveServer
 
 chicagorequests = pytest.importorskip("chicagorequests", reason="chicagorequests (dev extra) is not installed")
@@ -33,14 +35,22 @@ def test_chicagorequests_downloads_every_request_of_the_day_page_by_page(server,
     import requests
 
     with transaction(runtime.sessions) as session:
-        _, key = create_key(session, "chicago-client", Role.PUBLIC)
+        row, key = create_key(session, "chicago-client", Role.PUBLIC)
+        actor = row.actor()
     filed = set()
-    for n in range(230):  # more than one of the client's 200-request pages
+    for n in range(3):  # a few over HTTP, as a resident's app files them
         form = {"api_key": key, "service_code": "EN-STREETLIGHT", "lat": "39.121", "long": "117.201",
                 "description": f"路灯 {n} 不亮"}  # fmt: skip
         answer = requests.post(f"{server.url}/open311/v2/requests.json", data=form, timeout=10)
         assert answer.status_code == 200, answer.text
         filed.add(answer.json()[0]["service_request_id"])
+    catalogue = district_catalogue(runtime.settings.district_file)
+    light = catalogue.service("EN-STREETLIGHT")
+    with transaction(runtime.sessions) as session:  # the rest through the store: more than one 200-request page
+        for n in range(3, 230):
+            submission = Submission(light, resident_name="", resident_phone="", description=f"路灯 {n} 不亮",
+                                    lat=39.121, lon=117.201, channel="open311")  # fmt: skip
+            filed.add(submit(session, catalogue, actor, submission, datetime.now(UTC)).public_id)
 
     downloader = chicagorequests.Downloader()
     downloader.BASE_URL = f"{server.url}/open311/v2/requests.json"
