@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench import clients, cpu
-from bench.broker import BRIDGE_USER, PUBLISHER_USER, BenchBroker
 from bench.platform import (
     READY_TIMEOUT,
     BenchError,
     Proc,
+    bench_broker,
     counter_delta,
     counters,
     open_scratch_run,
@@ -36,6 +36,7 @@ from bench.platform import (
     tool_version,
     wait_ready,
 )
+from bench.rss import descendants, tree_rss_mib
 from config.settings import parse_mqtt_url
 from workers.ports import free_port, wait_port
 
@@ -136,34 +137,6 @@ def run_wrk(url: str, path: str, opts: Options) -> dict:
     }
 
 
-def _rss_mib(pids: list[int]) -> float:
-    """Resident memory of these processes and their children (gunicorn's workers), MiB."""
-    total = 0
-    seen: set[int] = set()
-    todo = list(pids)
-    while todo:
-        pid = todo.pop()
-        if pid in seen:
-            continue
-        seen.add(pid)
-        try:
-            status = Path(f"/proc/{pid}/status").read_text()
-            children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        except OSError:
-            continue
-        total += next((int(ln.split()[1]) for ln in status.splitlines() if ln.startswith("VmRSS:")), 0)
-        todo.extend(int(c) for c in children)
-    return round(total / 1024, 1)
-
-
-def _descendants(pid: int) -> list[int]:
-    try:
-        children = [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
-    return [c for child in children for c in (child, *_descendants(child))]
-
-
 def _cpu_by_process(before: dict, after: dict, groups: Mapping[str, list[int]]) -> dict[str, float]:
     def used(sample: dict, pids: list[int]) -> float:
         return sum(sample[p].cpu for p in pids if p in sample)
@@ -187,9 +160,7 @@ def run_api(opts: Options, env: Mapping[str, str] | None = None) -> dict:
 
     ctx = multiprocessing.get_context("spawn")
     workdir = Path(tempfile.mkdtemp(prefix=f"civic-bench-api-{boot}-"))
-    broker = BenchBroker(rt.topics).start() if not settings.mqtt_url else None
-    bridge_url = broker.url(BRIDGE_USER) if broker else settings.mqtt_url
-    pub_url = broker.url(PUBLISHER_USER) if broker else settings.mqtt_url
+    broker, bridge_url, pub_url = bench_broker(settings, rt)
     procs: list[Proc] = []
     web: Proc | None = None
     publisher = None
@@ -219,7 +190,7 @@ def run_api(opts: Options, env: Mapping[str, str] | None = None) -> dict:
         time.sleep(opts.warmup)
 
         groups = {
-            "web": [web.pid, *_descendants(web.pid)],
+            "web": [web.pid, *descendants(web.pid)],
             "bridge": [procs[0].pid],
             "workers_total": [p.pid for p in procs[1:]],
             "publisher": [publisher.pid] if publisher else [],
@@ -234,7 +205,7 @@ def run_api(opts: Options, env: Mapping[str, str] | None = None) -> dict:
                 counter_delta(before_counts, after_counts, "civic_rows_stored") / (t1 - t0), 1
             )
             result["cpu_s"] = _cpu_by_process(before_cpu, after_cpu, groups)
-            result["web_rss_mib"] = _rss_mib([web.pid])
+            result["web_rss_mib"] = tree_rss_mib(web.pid)[0]
             phases[name] = result
             log(f"  {result['rate']:,.0f} req/s, p99 {result['latency_ms']['p99']} ms")
     finally:

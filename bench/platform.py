@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bench import clients
+from bench.broker import BRIDGE_USER, PUBLISHER_USER, BenchBroker
 from config.settings import Settings, parse_mqtt_url
 from config.topics import DeviceKind, Queues
 
@@ -276,3 +277,11 @@ def start_publisher(ctx, plan: clients.PublishPlan):
             raise BenchError(f"publisher: {error}")
         time.sleep(0.05)
     return publisher, shared, go, recv
+
+
+def bench_broker(settings: Settings, rt) -> tuple[BenchBroker | None, str, str]:
+    """(our own Mosquitto or None, the bridge's URL, the publisher's URL): MQTT_URL's broker when it is set."""
+    if settings.mqtt_url:
+        return None, settings.mqtt_url, settings.mqtt_url
+    broker = BenchBroker(rt.topics).start()
+    return broker, broker.url(BRIDGE_USER), broker.url(PUBLISHER_USER)

@@ -18,6 +18,11 @@ def _children(pid: int) -> list[int]:
         return []
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (gunicorn's workers under its master), children first."""
+    return [c for child in _children(pid) for c in (child, *descendants(child))]
+
+
 def _vmrss_kib(pid: int) -> int | None:
     try:
         status = Path(f"/proc/{pid}/status").read_text()

@@ -28,11 +28,11 @@ from pathlib import Path
 
 from bench import clients
 from bench.api import BASELINE, BBOX, NEARBY
-from bench.broker import BRIDGE_USER, PUBLISHER_USER, BenchBroker
 from bench.platform import (
     READY_TIMEOUT,
     BenchError,
     Proc,
+    bench_broker,
     counter_delta,
     counters,
     open_scratch_run,
@@ -104,9 +104,7 @@ def run_soak(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     log = (lambda msg: print(msg, file=sys.stderr)) if opts.progress else (lambda _msg: None)
     ctx = multiprocessing.get_context("spawn")
     workdir = Path(tempfile.mkdtemp(prefix=f"civic-bench-soak-{boot}-"))
-    broker = BenchBroker(rt.topics).start() if not settings.mqtt_url else None
-    bridge_url = broker.url(BRIDGE_USER) if broker else settings.mqtt_url
-    pub_url = broker.url(PUBLISHER_USER) if broker else settings.mqtt_url
+    broker, bridge_url, pub_url = bench_broker(settings, rt)
     procs: list[Proc] = []
     publisher = http = None
     try:
