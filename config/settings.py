@@ -113,6 +113,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("SMTP_PASSWORD", "", "SMTP password."),
     Variable("SMTP_STARTTLS", "false", "Upgrade the SMTP connection with STARTTLS."),
     Variable("MAIL_FROM", "civicpulse@localhost", "Sender address of notification e-mails."),
+    Variable(
+        "EVENTS_REPLAY_LENGTH",
+        "20000",
+        "Live events kept in Redis for replay: a dashboard that reconnects gets what it missed from these.",
+    ),
+    Variable("QUEUE_BACKLOG_ALERT", "200", "Ingest jobs waiting at which the ops console raises a backlog alert."),
+    Variable("BATTERY_LOW_PERCENT", "20", "Battery level (%) at or below which a sensor counts as low on battery."),
     Variable("REQUESTS_ALERT_EMAIL", "", "Where overdue-request alerts are mailed (a desk mailbox); empty: none."),
 )
 
@@ -241,6 +248,9 @@ class Settings:
     mqtt_ca_file: str = ""
     air_raw_retention_days: int = 90
     parking_event_retention_days: int = 90
+    events_replay_length: int = 20000
+    queue_backlog_alert: int = 200
+    battery_low_percent: int = 20
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -293,6 +303,9 @@ class Settings:
             smtp_starttls=_bool(raw["SMTP_STARTTLS"], "SMTP_STARTTLS"),
             mail_from=raw["MAIL_FROM"],
             requests_alert_email=raw["REQUESTS_ALERT_EMAIL"],
+            events_replay_length=_int(raw["EVENTS_REPLAY_LENGTH"], "EVENTS_REPLAY_LENGTH"),
+            queue_backlog_alert=_int(raw["QUEUE_BACKLOG_ALERT"], "QUEUE_BACKLOG_ALERT"),
+            battery_low_percent=_int(raw["BATTERY_LOW_PERCENT"], "BATTERY_LOW_PERCENT"),
             air_raw_retention_days=_retention_days(raw["AIR_RAW_RETENTION_DAYS"], "AIR_RAW_RETENTION_DAYS"),
             parking_event_retention_days=_retention_days(
                 raw["PARKING_EVENT_RETENTION_DAYS"], "PARKING_EVENT_RETENTION_DAYS", minimum=PARKING_STATS_MAX_DAYS

@@ -20,6 +20,10 @@ class EventKind(StrEnum):
     DEVICE_STATUS = "device_status"
     ALERT = "alert"  # an alert raised, updated, acknowledged, assigned or cleared (services/alerts)
     SERVICE_REQUEST = "service_request"  # a request submitted, changed or overdue (no personal data)
+    FLEET = "fleet"  # the sensor fleet's online / stale / offline counts changed (services/fleet)
+    PIPELINE = "pipeline"  # a pipeline health sample: message rates, queue depths, workers (ops console)
+    KPI = "kpi"  # the plan's KPIs were recomputed (services/kpi)
+    RESET = "reset"  # to a reconnecting client: events were missed beyond replay; reload the page's state
 
 
 class Queues(StrEnum):
@@ -93,6 +97,16 @@ class RedisKeys:
         return self._k("device_status")
 
     @property
+    def device_vitals(self) -> str:
+        """Hash: device id -> JSON of its latest battery (%) and signal (RSSI, dBm) where it reports them."""
+        return self._k("device_vitals")
+
+    @property
+    def fleet_counts(self) -> str:
+        """String: JSON of the fleet's counts at the last fleet sweep; a ``fleet`` event goes out when they change."""
+        return self._k("fleet", "counts")
+
+    @property
     def rate_limits(self) -> str:
         """Prefix of Flask-Limiter's counters (login attempts, public submissions) per client and window."""
         return self._k("ratelimit")
@@ -107,8 +121,8 @@ class RedisKeys:
         return self._k("open311_token", token)
 
     @property
-    def events_channel(self) -> str:
-        """Pub/sub channel carrying one JSON event per state change."""
+    def events_stream(self) -> str:
+        """Stream of live events, one JSON event per state change; capped at EVENTS_REPLAY_LENGTH for replay."""
         return self._k("events")
 
     @property
@@ -125,6 +139,11 @@ class RedisKeys:
     def histograms(self) -> str:
         """Hash of histogram buckets, sums and counts (read by /metrics)."""
         return self._k("histograms")
+
+    @property
+    def pipeline_sample(self) -> str:
+        """String: JSON of the last pipeline health sample (counter totals, failed jobs, time), for rates."""
+        return self._k("pipeline", "sample")
 
     @property
     def parking_geo(self) -> str:

@@ -217,7 +217,7 @@ def seed() -> None:
         added = seed_district(session, district)
     with rt.sessions() as session:
         published = publish_registry(session, rt.redis, rt.keys)
-    facilities = publish_directory(rt.sessions, rt.redis, rt.keys)
+    facilities = publish_directory(rt.sessions, rt.redis, rt.keys, rt.settings.events_replay_length)
     click.echo(
         f"added: {json.dumps(added)}; {published} devices in the Redis registry; {facilities} parking facilities"
     )

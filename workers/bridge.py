@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import logging
 import signal
 import socket
@@ -21,6 +20,7 @@ from redis.exceptions import RedisError
 
 from config.topics import DeviceKind, EventKind, shared
 from services.devices.store import read_registry
+from services.events import bus
 from services.pipeline import metrics
 from services.pipeline.intake import STATUS, Accepted, Registry, Rejected, StatusUpdate, classify
 from services.runtime import Runtime
@@ -199,9 +199,8 @@ class Bridge:
             latest = {i["device_id"]: i for i in batch.items}
             pipe.hset(keys.device_status, mapping={d: i["status"] for d, i in latest.items()})
             pipe.hset(keys.last_seen, mapping={d: i["received_at"] for d, i in latest.items()})
-            for item in latest.values():
-                event = {"kind": str(EventKind.DEVICE_STATUS), **item}
-                pipe.publish(keys.events_channel, json.dumps(event, ensure_ascii=False))
+            events = ({"kind": str(EventKind.DEVICE_STATUS), **item} for item in latest.values())
+            bus.announce(pipe, keys, events, self.rt.settings.events_replay_length)
             metrics.count(pipe, keys, "civic_mqtt_received", len(batch.items), kind=STATUS)
             metrics.count(pipe, keys, "civic_mqtt_accepted", len(batch.items), kind=STATUS)
         else:

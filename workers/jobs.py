@@ -6,7 +6,6 @@ never announces what was not stored.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from datetime import UTC, datetime
@@ -21,6 +20,8 @@ from services.air_quality.store import record_air_readings
 from services.alerts.events import publish as publish_alerts
 from services.db import transaction
 from services.devices.store import publish_registry
+from services.events import bus
+from services.fleet import vitals
 from services.parking import actions as parking
 from services.parking.live import publish_directory, refresh_counts
 from services.parking.store import record_berth_events
@@ -47,7 +48,7 @@ def ingest_berth_events(rows: list[dict], first_received: float) -> int:
     """
     stored = _ingest(DeviceKind.PARKING_BERTH, record_berth_events, rows, first_received)
     rt = runtime()
-    refresh_counts(rt.sessions, rt.redis, rt.keys, {r["facility_id"] for r in rows})
+    refresh_counts(rt.sessions, rt.redis, rt.keys, {r["facility_id"] for r in rows}, rt.settings.events_replay_length)
     return stored
 
 
@@ -72,8 +73,8 @@ def _announce(
         last_seen[r["device_id"]] = max(r["received_at"], last_seen.get(r["device_id"], 0.0))
     pipe = rt.redis.pipeline(transaction=False)
     pipe.hset(rt.keys.last_seen, mapping=last_seen)
-    for change in changes:
-        pipe.publish(rt.keys.events_channel, json.dumps({"kind": str(kind), **change}, ensure_ascii=False))
+    vitals.remember(pipe, rt.keys, rows)
+    bus.announce(pipe, rt.keys, ({"kind": str(kind), **change} for change in changes), rt.settings.events_replay_length)
     metrics.count(pipe, rt.keys, "civic_rows_stored", stored, kind=str(kind))
     metrics.count(pipe, rt.keys, "civic_rows_duplicate", len(rows) - stored, kind=str(kind))
     metrics.observe(pipe, rt.keys, "civic_batch_size", len(rows))
@@ -112,7 +113,7 @@ def evaluate_air_alerts() -> int:
     )
     with transaction(rt.sessions) as session:
         events = evaluate_air(session, rt.settings, liveness, datetime.now(UTC))
-    publish_alerts(rt.redis, rt.keys, events)
+    publish_alerts(rt.redis, rt.keys, events, rt.settings.events_replay_length)
     return len(events)
 
 
@@ -129,7 +130,7 @@ def snapshot_parking() -> int:
 def publish_parking_directory() -> int:
     """Copy the parking facilities (GEO set, descriptions) and fresh counts to Redis."""
     rt = runtime()
-    return publish_directory(rt.sessions, rt.redis, rt.keys)
+    return publish_directory(rt.sessions, rt.redis, rt.keys, rt.settings.events_replay_length)
 
 
 def publish_device_registry() -> int:

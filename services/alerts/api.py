@@ -120,7 +120,7 @@ def _act(alert_id: int, action: Action, change) -> dict:
         session.rollback()
         abort(409, message=str(exc))
     rt = runtime()
-    publish(rt.redis, rt.keys, [event])
+    publish(rt.redis, rt.keys, [event], rt.settings.events_replay_length)
     return _detail(alert_id)
 
 

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from redis import Redis
 
 from config.topics import EventKind, RedisKeys
+from services.events import bus
 
 
-def publish(redis: Redis, keys: RedisKeys, events: list[dict]) -> None:
-    if not events:
-        return
-    pipe = redis.pipeline(transaction=False)
-    for e in events:
-        pipe.publish(keys.events_channel, json.dumps({"kind": str(EventKind.ALERT), **e}, ensure_ascii=False))
-    pipe.execute()
+def publish(redis: Redis, keys: RedisKeys, events: list[dict], length: int = bus.DEFAULT_LENGTH) -> None:
+    if events:
+        bus.publish(redis, keys, ({"kind": str(EventKind.ALERT), **e} for e in events), length)

@@ -6,7 +6,6 @@ so Redis never shows what the database does not hold.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -14,6 +13,7 @@ from config.topics import EventKind
 from services.accounts.roles import SYSTEM, Actor
 from services.audit.store import AuditAction, record
 from services.db import transaction
+from services.events import bus
 from services.parking import store
 from services.parking.history import take_snapshot
 from services.parking.live import refresh_counts
@@ -30,12 +30,10 @@ def offline_devices(rt: Runtime) -> set[str]:
 def announce(rt: Runtime, changes: list[dict], facility_ids: Iterable[str] = ()) -> None:
     """Publish one live event per berth change, then refresh the counts of every facility concerned."""
     if changes:
-        pipe = rt.redis.pipeline(transaction=False)
-        for change in changes:
-            event = {"kind": str(EventKind.PARKING_BERTH), **change}
-            pipe.publish(rt.keys.events_channel, json.dumps(event, ensure_ascii=False))
-        pipe.execute()
-    refresh_counts(rt.sessions, rt.redis, rt.keys, {c["facility_id"] for c in changes} | set(facility_ids))
+        events = ({"kind": str(EventKind.PARKING_BERTH), **change} for change in changes)
+        bus.publish(rt.redis, rt.keys, events, rt.settings.events_replay_length)
+    facilities = {c["facility_id"] for c in changes} | set(facility_ids)
+    refresh_counts(rt.sessions, rt.redis, rt.keys, facilities, rt.settings.events_replay_length)
 
 
 def sweep(rt: Runtime, now: datetime | None = None) -> list[dict]:

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.topics import EventKind, RedisKeys
+from services.events import bus
 from services.parking.logic import BerthStatus, detection, empty_counts, is_smart_managed, tally
 from services.parking.models import Berth, ParkingFacility
 
@@ -85,7 +86,9 @@ def berth_counts(session: Session, facility_ids: Iterable[str] | None = None) ->
     return counts
 
 
-def publish_directory(sessions: sessionmaker[Session], redis: Redis, keys: RedisKeys) -> int:
+def publish_directory(
+    sessions: sessionmaker[Session], redis: Redis, keys: RedisKeys, replay_length: int = bus.DEFAULT_LENGTH
+) -> int:
     """Write the facility directory (GEO set and descriptions) and refresh every facility's counts."""
     with sessions() as session:
         facilities = describe_facilities(session)
@@ -101,12 +104,16 @@ def publish_directory(sessions: sessionmaker[Session], redis: Redis, keys: Redis
         for key in (keys.parking_geo, keys.parking_facilities):
             pipe.rename(key + ":staging", key)  # one step: readers see the old directory or the new one
     pipe.execute()
-    refresh_counts(sessions, redis, keys)
+    refresh_counts(sessions, redis, keys, replay_length=replay_length)
     return len(facilities)
 
 
 def refresh_counts(
-    sessions: sessionmaker[Session], redis: Redis, keys: RedisKeys, facility_ids: Iterable[str] | None = None
+    sessions: sessionmaker[Session],
+    redis: Redis,
+    keys: RedisKeys,
+    facility_ids: Iterable[str] | None = None,
+    replay_length: int = bus.DEFAULT_LENGTH,
 ) -> list[dict]:
     """Recompute counts of these facilities (all when None) from the database into Redis.
 
@@ -133,7 +140,7 @@ def refresh_counts(
                 pipe.hset(keys.parking_counts, facility_id, json.dumps(new | {"updated_at": now}))
                 event = {"kind": str(EventKind.PARKING_FACILITY), "facility_id": facility_id, "at": now}
                 event |= {k: new[k] for k in ("total", *(s.value for s in BerthStatus))}
-                pipe.publish(keys.events_channel, json.dumps(event))
+                bus.announce(pipe, keys, [event], replay_length)
                 events.append(event)
             pipe.execute()
             return events

@@ -5,7 +5,6 @@ Events carry no personal data (the stream is public): id, service, community, st
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -15,6 +14,7 @@ from rq import Retry
 from config.topics import EventKind, Queues
 from services.accounts.roles import SYSTEM
 from services.db import transaction
+from services.events import bus
 from services.runtime import Runtime
 from services.service_requests.lifecycle import open311_status
 from services.service_requests.models import ServiceRequest
@@ -46,10 +46,7 @@ def event_payload(request: ServiceRequest, now: datetime, action: str) -> dict:
 
 def announce(rt: Runtime, events: list[dict], notifications: list[Notification]) -> None:
     """Publish the live events and enqueue one notification job each (call after the commit)."""
-    pipe = rt.redis.pipeline(transaction=False)
-    for event in events:
-        pipe.publish(rt.keys.events_channel, json.dumps(event, ensure_ascii=False))
-    pipe.execute()
+    bus.publish(rt.redis, rt.keys, events, rt.settings.events_replay_length)
     queue = rt.queue(Queues.DEFAULT)
     for notification in notifications:
         # RQ logs a job's description, by default its arguments (the resident's address): name it instead.

@@ -7,7 +7,6 @@ update is the event the worker publishes after storing a reading.
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +26,7 @@ from services.alerts.logic import Action
 from services.alerts.store import clear_condition, raise_or_refresh
 from services.alerts.store import event as alert_event
 from services.db import transaction
+from services.events import bus
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser
@@ -115,8 +115,7 @@ def publish_reading(runtime, station: AirStation, seq: int, at: datetime, values
     """Store a reading and announce it exactly as the ingest worker does (workers/jobs.py)."""
     with transaction(runtime.sessions) as session:
         _stored, changes = record_air_readings(session, [reading(station, seq, at, values)])
-    for change in changes:
-        runtime.redis.publish(runtime.keys.events_channel, json.dumps({"kind": "air_station", **change}))
+    bus.publish(runtime.redis, runtime.keys, [{"kind": "air_station", **change} for change in changes])
 
 
 def announce_alert(runtime, write) -> int:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -22,6 +21,7 @@ from services.air_quality.store import record_air_readings
 from services.alerts.models import Alert
 from services.db import transaction
 from tests.support.accounts import PASSWORD, csrf_token, logged_in
+from tests.support.events import EventLog
 from tests.support.services import SHARED
 
 MICRO, NATIONAL = "AQ-HEPING-04", "AQ-HEPING-01"  # pm25 + pm10 only / all six pollutants
@@ -169,15 +169,6 @@ def run_alerts(runtime, now):
         return evaluate(session, runtime.settings, live, now)
 
 
-def drain(channel, seconds: float = 1.0) -> list[dict]:
-    """Every event the subscription received (subscribe confirmations are skipped, as None)."""
-    seen, deadline = [], time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (message := channel.get_message(timeout=0.1)) is not None:
-            seen.append(json.loads(message["data"]))
-    return seen
-
-
 @pytest.fixture
 def ops_client(app, runtime):
     """An operator of the command centre, logged in through the login form (session + CSRF header)."""
@@ -202,8 +193,7 @@ def test_aqi_alert_lifecycle_history_and_live_events(runtime, ops_client):
     client = ops_client
     now = datetime(2026, 11, 26, 10, 30, tzinfo=UTC)
     last = now.replace(minute=0) - timedelta(hours=1)
-    channel = runtime.redis.pubsub(ignore_subscribe_messages=True)
-    channel.subscribe(runtime.keys.events_channel)
+    log = EventLog(runtime)
 
     put_hourly_aqi(runtime, MICRO, [90, 130], last)
     assert run_alerts(runtime, now) == []  # one hour above: not yet
@@ -235,8 +225,7 @@ def test_aqi_alert_lifecycle_history_and_live_events(runtime, ops_client):
     assert client.get("/api/v1/alerts?open=true&kind=air_aqi").json == []
     assert client.get("/api/v1/alerts/999999").status_code == 404
 
-    seen = drain(channel)
-    channel.close()
+    seen = log.read()
     assert [(e["kind"], e["action"]) for e in seen if e["kind"] == "alert"] == [
         ("alert", "acknowledged"),
         ("alert", "assigned"),

@@ -18,6 +18,7 @@ from services.parking import actions
 from services.parking.live import publish_directory, refresh_counts
 from services.parking.models import Berth
 from services.parking.store import record_berth_events
+from tests.support.events import EventLog
 from tests.support.services import SHARED, publish, wait_for
 
 FACILITY = "P-ZIYANGLI"
@@ -175,19 +176,11 @@ def test_sensor_messages_move_berths_and_every_view_follows(pipeline, runtime, c
 
 def test_facility_count_changes_are_live_events(runtime):
     publish_directory(runtime.sessions, runtime.redis, runtime.keys)
-    pubsub = runtime.redis.pubsub(ignore_subscribe_messages=True)
-    pubsub.subscribe(runtime.keys.events_channel)
+    log = EventLog(runtime)
     ingest(runtime, [event(1, 1, 1, True)])
     ingest(runtime, [event(1, 1, 1, True)])  # redelivered: no change, no event
-    kinds = []
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        msg = pubsub.get_message(timeout=0.2)
-        if msg:
-            kinds.append(json.loads(msg["data"]))
-    pubsub.close()
-    facility_events = [e for e in kinds if e["kind"] == "parking_facility" and e["facility_id"] == FACILITY]
-    assert len(facility_events) == 1, kinds
+    facility_events = [e for e in log.read("parking_facility") if e["facility_id"] == FACILITY]
+    assert len(facility_events) == 1, log.read()
     assert facility_events[0]["occupied"] == 1 and facility_events[0]["unknown"] == 149
 
 

@@ -3,7 +3,6 @@
 import json
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from services.db import transaction
 from services.service_requests import store
 from services.service_requests.models import HistoryIsAppendOnly, RequestHistory
 from tests.support.accounts import PASSWORD, csrf_token, logged_in
+from tests.support.events import EventLog
 from tests.support.services import ROOT
 
 HOME = "wudadao-01"
@@ -35,17 +35,6 @@ def submit(client, service_code="EN-STREETLIGHT", **extra):
     response = client.post("/api/v1/requests", json=body | CONTACT | extra)
     assert response.status_code == 201, response.json
     return response.json
-
-
-def drain(pubsub, expected: int, timeout: float = 5.0) -> list[dict]:
-    """The service-request events on the channel, until ``expected`` have come or ``timeout`` passed."""
-    deadline, got = time.monotonic() + timeout, []
-    while len(got) < expected and time.monotonic() < deadline:
-        message = pubsub.get_message(timeout=0.2)
-        event = json.loads(message["data"]) if message is not None else {}
-        if event.get("kind") == "service_request":  # other modules publish on the same channel
-            got.append(event)
-    return got
 
 
 def test_login_logout_and_who_am_i(app, accounts):
@@ -134,8 +123,7 @@ def test_an_id_must_be_complete_to_be_looked_up(app, accounts, client):
 
 def test_lifecycle_through_the_api_records_every_change(app, accounts, runtime):
     staff = logged_in(app, "clerk")
-    events = runtime.redis.pubsub(ignore_subscribe_messages=True)
-    events.subscribe(runtime.keys.events_channel)
+    log = EventLog(runtime)
     rid = submit(staff)["service_request_id"]
     url = f"/api/v1/requests/{rid}/transitions"
     assert staff.post(url, json={"status": "resolved"}).status_code == 409
@@ -160,7 +148,7 @@ def test_lifecycle_through_the_api_records_every_change(app, accounts, runtime):
     ]  # fmt: skip
     assert {h["actor_name"] for h in history} == {"clerk"} and history[3]["note"] == "等待供电公司"
 
-    published = drain(events, expected=6)
+    published = log.read("service_request")
     assert [e["status"] for e in published] == ["submitted", "accepted", "assigned", "on_hold", "in_progress",
                                                 "resolved"]  # fmt: skip
     assert not any(personal in json.dumps(published, ensure_ascii=False) for personal in CONTACT.values())
