@@ -51,18 +51,21 @@ def create_app(config: Mapping[str, str] | Settings | None = None) -> Flask:
     from services.audit.api import blp as audit_blp
     from services.devices.api import blp as devices_blp
     from services.events.api import blp as events_blp
+    from services.fleet.api import blp as fleet_blp
     from services.health import bp as health_bp
+    from services.kpi.api import blp as kpi_blp
     from services.ngsi.api import blp as ngsi_blp
     from services.parking.api import blp as parking_blp
     from services.pipeline.api import blp as pipeline_blp
+    from services.pipeline.health_api import blp as health_api_blp
     from services.service_requests.api import blp as requests_blp
     from services.service_requests.stats_api import blp as request_stats_blp
 
     # API blueprints that never authenticate with the session cookie: exempt from CSRF checks. All others
     # (operator and admin actions on devices, dead letters and berths included) need the X-CSRFToken header.
-    not_session_authenticated = (air_blp, air_data_blp, events_blp, ngsi_blp)
-    blueprints = (devices_blp, parking_blp, air_blp, air_data_blp, pipeline_blp, events_blp, ngsi_blp)
-    for blp in (*blueprints, requests_blp, request_stats_blp, alerts_blp, audit_blp):
+    not_session_authenticated = (air_blp, air_data_blp, events_blp, ngsi_blp, kpi_blp)
+    blueprints = (devices_blp, parking_blp, air_blp, air_data_blp, pipeline_blp, health_api_blp, events_blp, ngsi_blp)
+    for blp in (*blueprints, requests_blp, request_stats_blp, alerts_blp, audit_blp, fleet_blp, kpi_blp):
         api.register_blueprint(blp)
     from services.open311.api import bp as open311_bp
 

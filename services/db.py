@@ -66,6 +66,7 @@ def import_models() -> None:
     from services.devices import accounts as _accounts  # noqa: F401
     from services.devices import models as _devices  # noqa: F401
     from services.district import models as _district  # noqa: F401
+    from services.kpi import models as _kpi  # noqa: F401
     from services.parking import models as _parking  # noqa: F401
     from services.pipeline import models as _pipeline  # noqa: F401
     from services.service_requests import models as _requests  # noqa: F401

@@ -9,7 +9,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
 from rq import Queue, Worker
-from rq.registry import FailedJobRegistry
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import text
 
 from config.topics import WORKER_QUEUES, Queues
@@ -79,6 +79,27 @@ def readyz():
     return jsonify(body), 200 if not down else 503
 
 
+def queue_states(redis) -> list[dict]:
+    """Each worker queue's jobs: waiting, started, failed (kept for inspection) and scheduled (retries)."""
+    states = []
+    for name in WORKER_QUEUES:
+        queue = Queue(str(name), connection=redis)
+        states.append(
+            {
+                "name": str(name),
+                "waiting": queue.count,
+                "started": StartedJobRegistry(queue=queue).count,
+                "failed": FailedJobRegistry(queue=queue).count,
+                "scheduled": ScheduledJobRegistry(queue=queue).count,
+            }
+        )
+    return states
+
+
+def workers_alive(redis) -> int:
+    return Worker.count(connection=redis)
+
+
 class QueueCollector:
     """RQ queue depths, failed jobs and live workers, read from Redis at scrape time."""
 
@@ -88,13 +109,12 @@ class QueueCollector:
     def collect(self):
         depth = GaugeMetricFamily("civic_queue_depth", "Jobs waiting in each RQ queue", labels=["queue"])
         failed = GaugeMetricFamily("civic_queue_failed_jobs", "Failed jobs kept for inspection", labels=["queue"])
-        for name in WORKER_QUEUES:
-            queue = Queue(str(name), connection=self.redis)
-            depth.add_metric([str(name)], queue.count)
-            failed.add_metric([str(name)], FailedJobRegistry(queue=queue).count)
+        for state in queue_states(self.redis):
+            depth.add_metric([state["name"]], state["waiting"])
+            failed.add_metric([state["name"]], state["failed"])
         yield depth
         yield failed
-        yield GaugeMetricFamily("civic_workers", "RQ workers alive", value=Worker.count(connection=self.redis))
+        yield GaugeMetricFamily("civic_workers", "RQ workers alive", value=workers_alive(self.redis))
         state = backpressure(self.redis, self.keys, self.backlog_limit)
         yield GaugeMetricFamily(
             "civic_ingest_backlog_jobs",

@@ -5,6 +5,9 @@ from __future__ import annotations
 from rq.cron import CronScheduler
 
 from config.topics import Queues
+from services.fleet import jobs as fleet_jobs
+from services.kpi import jobs as kpi_jobs
+from services.pipeline import jobs as pipeline_jobs
 from services.runtime import Runtime
 from services.service_requests import jobs as request_jobs
 from workers import jobs
@@ -33,7 +36,26 @@ def build_scheduler(rt: Runtime) -> CronScheduler:
         job_timeout=60,
         result_ttl=60,
     )
+    cron.register(
+        kpi_jobs.snapshot_kpis,
+        str(Queues.DEFAULT),
+        interval=kpi_jobs.SNAPSHOT_INTERVAL_S,
+        job_timeout=120,
+        result_ttl=60,
+    )
+    # On the ingest queue: workers serve it first, so on the default queue the sample would wait out the very
+    # backlog it is to report; here it waits only for the jobs ahead of it.
+    cron.register(
+        pipeline_jobs.sample_pipeline,
+        str(Queues.INGEST),
+        interval=pipeline_jobs.SAMPLE_INTERVAL_S,
+        job_timeout=30,
+        result_ttl=60,
+    )
     cron.register(jobs.sweep_silent_berths, str(Queues.DEFAULT), interval=BERTH_SWEEP_S, job_timeout=60, result_ttl=60)
+    cron.register(
+        fleet_jobs.sweep_fleet, str(Queues.DEFAULT), interval=fleet_jobs.SWEEP_INTERVAL_S, job_timeout=60, result_ttl=60
+    )
     cron.register(
         jobs.snapshot_parking, str(Queues.DEFAULT), interval=PARKING_SNAPSHOT_S, job_timeout=60, result_ttl=60
     )

@@ -73,6 +73,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/parking/kpis"): PUB,
     ("GET", "/api/v1/air/aqi"): PUB,
     ("GET", "/api/v1/air/kpi"): PUB,
+    ("GET", "/api/v1/kpis"): PUB,  # the plan's KPI board: aggregate figures only
     ("GET", "/api/v1/air/latest"): PUB,
     ("GET", "/api/v1/air/stations"): PUB,
     ("GET", "/api/v1/air/stations/<station_id>/series"): PUB,
@@ -117,8 +118,11 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/api/v1/dead-letters/<int:letter_id>"): OPS,
     ("DELETE", "/api/v1/dead-letters/<int:letter_id>"): OPS,
     ("POST", "/api/v1/dead-letters/<int:letter_id>/requeue"): OPS,
+    ("GET", "/api/v1/pipeline/health"): OPS,  # the ops console's pipeline panel
     ("GET", "/api/v1/devices"): OPS,
     ("GET", "/api/v1/devices/<device_id>"): OPS,
+    ("GET", "/api/v1/fleet"): OPS,  # device health: the command centre's
+    ("GET", "/api/v1/fleet/devices"): OPS,
     # admins
     ("POST", "/api/v1/devices"): ADM,
     ("POST", "/api/v1/devices/<device_id>/revoke"): ADM,

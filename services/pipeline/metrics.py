@@ -84,9 +84,14 @@ class RedisPipelineCollector:
             yield HistogramMetricFamily(name, help_text, buckets=buckets, sum_value=found[name]["sum"])
 
 
+def counter_values(redis, keys: RedisKeys) -> list[tuple[str, dict[str, str], float]]:
+    """Every counter as (name, labels, value): what /metrics exposes, for the pipeline health snapshot."""
+    return list(_parse(redis.hgetall(keys.counters)))
+
+
 def counter_totals(redis, keys: RedisKeys) -> dict[str, float]:
     """Counters summed over labels, for tests and the CLI."""
     totals: dict[str, float] = {}
-    for name, _labels, value in _parse(redis.hgetall(keys.counters)):
+    for name, _labels, value in counter_values(redis, keys):
         totals[name] = totals.get(name, 0) + value
     return totals

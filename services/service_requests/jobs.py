@@ -13,9 +13,12 @@ from rq import Retry
 
 from config.topics import EventKind, Queues
 from services.accounts.roles import SYSTEM
+from services.alerts.events import publish as publish_alerts
 from services.db import transaction
 from services.events import bus
 from services.runtime import Runtime
+from services.service_requests import alerting as overdue_alerts
+from services.service_requests.catalogue import district_catalogue
 from services.service_requests.lifecycle import open311_status
 from services.service_requests.models import ServiceRequest
 from services.service_requests.notify import Notification, notifier_for, overdue_alert, status_changed
@@ -83,4 +86,7 @@ def sweep_overdue_requests() -> int:
     if breaches:
         log.info("%d SLA clocks ran out", len(breaches))
         announce(rt, events, alerts)
+    with transaction(rt.sessions) as session:  # one alert per community with overdue requests, or cleared
+        changes = overdue_alerts.evaluate(session, district_catalogue(rt.settings.district_file), now)
+    publish_alerts(rt.redis, rt.keys, changes, rt.settings.events_replay_length)
     return len(breaches)
