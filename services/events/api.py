@@ -7,21 +7,29 @@ import time
 
 from flask import Response, request, stream_with_context
 from flask.views import MethodView
+from flask_login import current_user
 from flask_smorest import Blueprint, abort
 
 from config.topics import EventKind
+from services.accounts.roles import CITY_WIDE, Role
 from services.events import bus
 from services.events.areas import AreaIndex
 from services.extensions import db, runtime
 
 blp = Blueprint("events", __name__, url_prefix="/api/v1/events", description="Live events 实时事件")
 
+# Kinds that carry the figures of operator-only APIs (fleet and pipeline health): sent to operators only.
+OPERATOR_KINDS = frozenset({EventKind.FLEET, EventKind.PIPELINE})
 KEEPALIVE_S = 15  # a comment line this often keeps proxies from closing an idle stream
 BLOCK_MS = 1000  # longest wait for new events in one read, so a closed client is noticed soon
 
 
 def _sse(event_id: str, kind: str, data: str) -> str:
     return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"
+
+
+def _is_operator() -> bool:
+    return current_user.is_authenticated and Role(current_user.role) in CITY_WIDE
 
 
 def _resume_from() -> str | None:
@@ -43,7 +51,8 @@ class EventStream(MethodView):
                 "name": "kind",
                 "schema": {"type": "array", "items": {"type": "string", "enum": [k.value for k in EventKind]}},
                 "explode": True,
-                "description": "Only these kinds (repeatable); all kinds when absent.",
+                "description": "Only these kinds (repeatable); all kinds when absent. `fleet` and `pipeline` "
+                "events go to logged-in operators only, as their APIs do.",
             },
             {
                 "in": "query",
@@ -79,6 +88,7 @@ class EventStream(MethodView):
         unknown = kinds - {k.value for k in EventKind}
         if unknown:
             abort(422, message="unknown event kind", errors={"query": {"kind": sorted(unknown)}})
+        hidden = frozenset() if _is_operator() else OPERATOR_KINDS
         areas = set(request.args.getlist("subdistrict"))
         index = AreaIndex(db()) if areas else None
         db().close()  # the stream may last hours: hold no database connection (a login check may have taken one)
@@ -92,7 +102,8 @@ class EventStream(MethodView):
         last_id = start if resume is None or reset else resume
 
         def wanted(event: dict) -> bool:
-            return (not kinds or event.get("kind") in kinds) and (index is None or index.admits(event, areas))
+            kind = event.get("kind")
+            return kind not in hidden and (not kinds or kind in kinds) and (index is None or index.admits(event, areas))
 
         def generate():
             yield "retry: 3000\n\n"

@@ -151,13 +151,14 @@ def test_the_area_filter_keeps_that_subdistrict_and_district_wide_events(runtime
             facility_event(elsewhere, 1),
             {"kind": "alert", "subdistrict_id": "not-" + here, "id": 1},
             facility_event("P-ZIYANGLI", 2),
-            {"kind": "pipeline", "workers": 1},  # about no place: every area's console shows it
+            {"kind": "pipeline", "workers": 1},  # operators' figures: not on a public stream
+            {"kind": "kpi", "kpis": []},  # about no place: every area's page shows it
         ],
     )
     got = take(stream, 2)
     assert [(kind, data.get("facility_id")) for _, kind, data in got] == [
         ("parking_facility", "P-ZIYANGLI"),
-        ("pipeline", None),
+        ("kpi", None),
     ]
     stream.close()
 
