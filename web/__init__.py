@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, request, url_for
 from flask_babel import lazy_gettext as _l
 
 from config.settings import Settings
+from web.errors import init_error_pages
 from web.i18n import init_i18n
 
 
@@ -33,6 +34,7 @@ PAGES: tuple[Page, ...] = (
     Page("web.air", "air_page.index", _l("Air quality")),
     Page("web.desk.track", "track_page.index", _l("Track a request")),
     Page("web.desk", "desk_page.index", _l("Service desk")),
+    Page("web.ops", "ops_page.index", _l("City operations")),
 )
 
 shared = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/static")
@@ -50,6 +52,7 @@ def _is_current(page: Page) -> bool:
 
 def init_web(app: Flask, settings: Settings) -> None:
     init_i18n(app)
+    init_error_pages(app)
     app.config["MAP_TILE_URL"] = settings.map_tile_url
     app.register_blueprint(shared)
     app.register_blueprint(import_module("web.home").bp)

@@ -2,7 +2,8 @@
 
     python -m web.catalogs update   extract the English msgids, merge them into each zh .po
     python -m web.catalogs compile  write the .mo files the app loads
-    python -m web.catalogs check    fail if a string lacks a translation or a .mo is stale (a unit test runs it)
+    python -m web.catalogs check    fail if a string lacks a translation, a .mo is stale, or two catalogues
+                                    translate one string differently (a unit test runs it)
 
 English msgids live in the code and templates (``_("...")``, ``_l("...")``); the Chinese is in the .po.
 """
@@ -22,7 +23,8 @@ from web.i18n import WEB, translation_directories
 
 LOCALE = "zh"
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+# pgettext: a page whose word differs from another page's for the same English (the catalogues are merged).
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None, "pgettext": ((1, "c"), 2)}
 
 
 def _sources(translations: Path) -> tuple[Path, callable]:
@@ -100,6 +102,22 @@ def problems(translations: Path) -> list[str]:
     return found
 
 
+def conflicts(dirs: list[Path]) -> list[str]:
+    """Strings two catalogues translate differently without a context: the app merges the catalogues, so
+    one page's word would silently replace the other's (give one of them a ``pgettext`` context)."""
+    words: dict[str, dict[str, Path]] = {}
+    for d in dirs:
+        for m in _read_po(_po_path(d)):
+            if m.id and m.string and not m.context and isinstance(m.id, str):
+                words.setdefault(m.id, {}).setdefault(m.string, d)
+    return [
+        f"{msgid!r} is translated differently in {', '.join(str(d) for d in where.values())}: "
+        f"{' / '.join(where)}; give one a pgettext context"
+        for msgid, where in words.items()
+        if len(where) > 1
+    ]
+
+
 def main(argv: list[str]) -> int:
     action = argv[0] if argv else "check"
     dirs = translation_directories()
@@ -110,7 +128,7 @@ def main(argv: list[str]) -> int:
         for d in dirs:
             compile_catalog(d)
     elif action == "check":
-        found = [p for d in dirs for p in problems(d)]
+        found = [p for d in dirs for p in problems(d)] + conflicts(dirs)
         print("\n".join(found) or f"{len(dirs)} catalogues complete")
         return 1 if found else 0
     else:

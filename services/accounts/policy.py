@@ -52,6 +52,7 @@ ROUTES: dict[tuple[str, str], Access] = {
     ("GET", "/desk/stats"): ACC,  # staff: their community's figures; operators: the district's
     ("POST", "/desk/requests/<request_id>/transition"): COM,
     ("POST", "/desk/requests/<request_id>/route"): OPS,  # the page form of POST /api/v1/requests/<id>/route
+    ("GET", "/ops"): OPS,  # the command centre's console; others are sent to log in
     # operations: probes and Prometheus (internal network; no personal data)
     ("GET", "/healthz"): PUB,
     ("GET", "/readyz"): PUB,

@@ -15,7 +15,7 @@ def test_home_links_every_page(page):
     for section, hrefs in {
         "#for-residents": ["/parking", "/air", "/track"],
         "#for-centres": ["/desk"],
-        "#for-city": ["/api/docs", "/metrics"],
+        "#for-city": ["/ops", "/api/docs", "/metrics"],
     }.items():
         card = page.locator(f"section:has({section})")
         assert [card.locator(f'a[href="{h}"]').count() for h in hrefs] == [1] * len(hrefs), section

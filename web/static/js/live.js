@@ -3,7 +3,9 @@
  * Civic.t(key, params)     a message from #civic-config or the page's own #page-messages JSON
  * Civic.time(value)        local time (Asia/Shanghai) of an ISO string / epoch ms, in the page's language
  * Civic.number(n, digits)  a number in local form
- * CivicLive.connect(kinds, onEvent)  subscribe to /api/v1/events/stream; keeps the header's status current
+ * CivicLive.connect(kinds, onEvent, onReset)  subscribe to /api/v1/events/stream; keeps the header's status current.
+ *   The browser sends Last-Event-ID on reconnect and the stream replays what was missed; when it missed too
+ *   much it sends a `reset` event instead, and onReset (if given) should re-fetch the page's state.
  */
 (function () {
   "use strict";
@@ -46,7 +48,7 @@
 
   var CivicLive = {
     /* kinds: the event kinds to receive (the stream names each event by kind); onEvent(kind, data). */
-    connect: function (kinds, onEvent) {
+    connect: function (kinds, onEvent, onReset) {
       var query = (kinds || []).map(function (k) { return "kind=" + encodeURIComponent(k); }).join("&");
       var source = new EventSource("/api/v1/events/stream" + (query ? "?" + query : ""));
       setStatus("connecting", Civic.t("connecting"));
@@ -59,6 +61,12 @@
       kinds.forEach(function (kind) {
         source.addEventListener(kind, handle);
       });
+      if (onReset) {
+        source.addEventListener("reset", function () {
+          setStatus("live", Civic.t("updated", { time: Civic.time(new Date()) }));
+          onReset();
+        });
+      }
       return source;
     },
     /* For pages that poll or load data themselves: mark the data as fresh now. */
