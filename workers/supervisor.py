@@ -112,11 +112,12 @@ class Platform:
         lines = [
             "",
             "CivicPulse 智慧和平 is running:",
+            f"  start page      {base}/   (residents: /parking /air /track; centres: /desk; the city: /ops)",
             f"  API docs        {base}/api/docs",
             f"  parking         {base}/api/v1/parking/facilities",
             f"  air quality     {base}/api/v1/air/latest",
-            f"  dead letters    {base}/api/v1/dead-letters",
             f"  health          {base}/readyz   metrics {base}/metrics",
+            "  accounts        civic user create NAME --role staff|operator|admin [--community C]",
             *[f"  {note}" for note in self.notes],
             "Press Ctrl-C to stop.",
             "",
