@@ -110,9 +110,11 @@ def run_soak(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     try:
         proc_env = {**env, "MQTT_URL": bridge_url, "CIVIC_DATA_DIR": str(workdir)}
         procs.append(Proc("bridge", ["bridge", "--client-id", f"civic-bench-soak-{boot}"], proc_env, workdir))
+        # Before the workers, as deployed: it takes rq's scheduler lock, so no worker forks a scheduler.
+        procs.append(Proc("scheduler", ["scheduler"], proc_env, workdir))
+        wait_for_rq_scheduler(rt)
         for n in range(opts.workers):
             procs.append(Proc(f"worker-{n + 1}", ["worker", "--name", f"bench-soak-{boot}-{n + 1}"], proc_env, workdir))
-        procs.append(Proc("scheduler", ["scheduler"], proc_env, workdir))
         port = free_port()
         web_args = ["web", "--port", str(port), "--workers", str(opts.web_workers), "--threads", str(opts.web_threads)]
         procs.append(Proc("web", web_args, proc_env, workdir))  # last: stop_platform stops it after the drain
@@ -179,6 +181,16 @@ def run_soak(opts: Options, env: Mapping[str, str] | None = None) -> dict:
         },
         "samples": samples,
     }
+
+
+def wait_for_rq_scheduler(rt, timeout: float = 30.0) -> None:
+    from workers.schedule import rq_scheduler_running
+
+    deadline = time.monotonic() + timeout
+    while not rq_scheduler_running(rt.redis):
+        if time.monotonic() > deadline:
+            raise BenchError(f"civic scheduler did not take rq's scheduler locks within {timeout:.0f} s")
+        time.sleep(0.2)
 
 
 def _sample(opts: Options, rt, procs: list[Proc], before: dict, http: HttpLoad, shared, log) -> list[dict]:

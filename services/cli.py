@@ -106,10 +106,10 @@ def worker(burst: bool, name: str | None) -> None:
 
 @main.command()
 def scheduler() -> None:
-    """Run the periodic jobs (rq's CronScheduler)."""
-    from workers.schedule import build_scheduler
+    """Run the periodic jobs (rq's CronScheduler) and rq's scheduler (jobs retried after an interval)."""
+    from workers.schedule import run_schedulers
 
-    build_scheduler(_runtime()).start()
+    run_schedulers(_runtime())
 
 
 def _probability(_ctx, param, value: float) -> float:

@@ -1,10 +1,14 @@
-"""Periodic jobs, run by rq's own CronScheduler (`civic scheduler`)."""
+"""`civic scheduler`: periodic jobs (rq's own CronScheduler), with rq's scheduler and the pipeline monitor
+on threads beside it."""
 
 from __future__ import annotations
 
-from rq.cron import CronScheduler
+import threading
 
-from config.topics import Queues
+from rq.cron import CronScheduler
+from rq.scheduler import RQScheduler
+
+from config.topics import WORKER_QUEUES, Queues
 from services.fleet import jobs as fleet_jobs
 from services.kpi import jobs as kpi_jobs
 from services.pipeline import jobs as pipeline_jobs
@@ -43,15 +47,6 @@ def build_scheduler(rt: Runtime) -> CronScheduler:
         job_timeout=120,
         result_ttl=60,
     )
-    # On the ingest queue: workers serve it first, so on the default queue the sample would wait out the very
-    # backlog it is to report; here it waits only for the jobs ahead of it.
-    cron.register(
-        pipeline_jobs.sample_pipeline,
-        str(Queues.INGEST),
-        interval=pipeline_jobs.SAMPLE_INTERVAL_S,
-        job_timeout=30,
-        result_ttl=60,
-    )
     cron.register(jobs.sweep_silent_berths, str(Queues.DEFAULT), interval=BERTH_SWEEP_S, job_timeout=60, result_ttl=60)
     cron.register(
         fleet_jobs.sweep_fleet, str(Queues.DEFAULT), interval=fleet_jobs.SWEEP_INTERVAL_S, job_timeout=60, result_ttl=60
@@ -70,3 +65,45 @@ def build_scheduler(rt: Runtime) -> CronScheduler:
         result_ttl=3600,
     )
     return cron
+
+
+class ThreadedRQScheduler(RQScheduler):
+    """rq's scheduler on a thread of `civic scheduler`, not forked from a worker.
+
+    It moves jobs whose time has come (``Retry(interval=...)``: ingest retries, notifications) back onto
+    their queues. Forked from a worker it was a whole interpreter more (69 MiB RSS in the soak,
+    docs/benchmarks.md). Workers still start it themselves if they find its lock free — while this
+    process is down, or before it started — so retries never wait for a scheduler.
+    """
+
+    def _install_signal_handlers(self) -> None:
+        pass  # signals belong to the main thread's CronScheduler; stop() is called from there
+
+
+def rq_scheduler_running(redis) -> bool:
+    """True while some rq scheduler (ours, or one a worker forked) holds the locks of every worker queue."""
+    return all(redis.exists(RQScheduler.get_locking_key(str(q))) for q in WORKER_QUEUES)
+
+
+def start_rq_scheduler(rt: Runtime) -> tuple[ThreadedRQScheduler, threading.Thread]:
+    scheduler = ThreadedRQScheduler(
+        [str(q) for q in WORKER_QUEUES], connection=rt.redis, logging_level=rt.settings.log_level
+    )
+    thread = threading.Thread(target=scheduler.work, name="rq-scheduler", daemon=True)
+    thread.start()
+    return scheduler, thread
+
+
+def run_schedulers(rt: Runtime) -> None:
+    """Run the cron, rq's scheduler and the pipeline monitor until SIGINT/SIGTERM, then let rq's scheduler
+    release its locks for a worker to take."""
+    rq_scheduler, thread = start_rq_scheduler(rt)
+    stop = threading.Event()
+    monitor = threading.Thread(target=pipeline_jobs.monitor, args=(rt, stop), name="pipeline-monitor", daemon=True)
+    monitor.start()
+    try:
+        build_scheduler(rt).start()
+    finally:
+        stop.set()
+        rq_scheduler.request_stop()
+        thread.join(timeout=rq_scheduler.interval + 5)

@@ -95,8 +95,8 @@ class Platform:
     def start_processes(self) -> None:
         plan = [
             ("web", ["web", "--host", self.host, "--port", str(self.port)]),
+            ("scheduler", ["scheduler"]),  # before the worker: it takes rq's scheduler lock, the worker forks none
             ("worker", ["worker"]),
-            ("scheduler", ["scheduler"]),
             ("bridge", ["bridge"]),
         ]
         if self.simulate_rate:
