@@ -11,10 +11,12 @@ from dataclasses import dataclass
 from importlib import import_module
 from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, request, url_for
+from flask import Blueprint, Flask, current_app, request, url_for
 from flask_babel import lazy_gettext as _l
+from redis.exceptions import RedisError
 
 from config.settings import Settings
+from services.events import bus
 from web.errors import init_error_pages
 from web.i18n import init_i18n
 
@@ -46,6 +48,18 @@ def _switch_lang_url(lang: str) -> str:
     return f"{request.path}?{urlencode({**args, 'lang': lang})}"
 
 
+def _events_position() -> str | None:
+    """The live stream's newest event id as the page is rendered: the page's stream starts there, so an
+    event between this render and the browser's connection is replayed, not lost. None if Redis is away."""
+    rt = current_app.extensions.get("civic")  # a bare app (the page tests') has no platform behind it
+    if rt is None:
+        return None
+    try:
+        return bus.latest_id(rt.redis, rt.keys)
+    except RedisError:
+        return None
+
+
 def _is_current(page: Page) -> bool:
     return request.blueprint == page.endpoint.partition(".")[0]
 
@@ -64,4 +78,5 @@ def init_web(app: Flask, settings: Settings) -> None:
         return {
             "nav_pages": [(url_for(p.endpoint), p.label, _is_current(p)) for p in PAGES],
             "switch_lang_url": _switch_lang_url,
+            "events_position": _events_position,
         }

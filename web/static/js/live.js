@@ -49,7 +49,10 @@
   var CivicLive = {
     /* kinds: the event kinds to receive (the stream names each event by kind); onEvent(kind, data). */
     connect: function (kinds, onEvent, onReset) {
-      var query = (kinds || []).map(function (k) { return "kind=" + encodeURIComponent(k); }).join("&");
+      var params = (kinds || []).map(function (k) { return "kind=" + encodeURIComponent(k); });
+      // From the moment the page was rendered: what happened before the stream connected is replayed.
+      if (config.eventsFrom) params.push("last_event_id=" + encodeURIComponent(config.eventsFrom));
+      var query = params.join("&");
       var source = new EventSource("/api/v1/events/stream" + (query ? "?" + query : ""));
       setStatus("connecting", Civic.t("connecting"));
       source.onopen = function () { setStatus("live", Civic.t("live")); };
