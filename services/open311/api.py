@@ -123,13 +123,16 @@ def service_definition(service_code: str, fmt: str):
 def _entries(requests: list[ServiceRequest]) -> Many:
     session, cat, language = db(), catalogue(), lang()
     extended = (request.args.get("extensions") or "").strip().lower() in ("true", "1", "all")
+    # A page holds up to 1,000 requests: their histories and originals in two queries, not one each.
+    histories = store.histories(session, requests) if extended else {}
+    originals = store.original_public_ids(session, requests) if extended else {}
     entries = []
     for found in requests:
         service = cat.service(found.service_code)
         entry = rep.request_entry(found, service, language)
         if extended:
-            history, original = store.history(session, found), store.original_public_id(session, found)
-            entry |= rep.extensions(found, service, history, original, language)
+            original = originals.get(found.duplicate_of_id) if found.duplicate_of_id is not None else None
+            entry |= rep.extensions(found, service, histories[found.id], original, language)
         entries.append(entry)
     return Many("request", entries)
 

@@ -240,6 +240,25 @@ def sweep_overdue(session: Session, actor: Actor, now: datetime) -> list[tuple[S
     return breaches
 
 
+def histories(session: Session, requests: list[ServiceRequest]) -> dict[int, list[RequestHistory]]:
+    """Every listed request's history in one query: request id -> its entries, oldest first."""
+    found: dict[int, list[RequestHistory]] = {r.id: [] for r in requests}
+    if found:
+        query = select(RequestHistory).where(RequestHistory.request_id.in_(found)).order_by(RequestHistory.id)
+        for entry in session.scalars(query):
+            found[entry.request_id].append(entry)
+    return found
+
+
+def original_public_ids(session: Session, requests: list[ServiceRequest]) -> dict[int, str]:
+    """Public id of each listed duplicate's original, in one query: original's id -> public id."""
+    ids = {r.duplicate_of_id for r in requests if r.duplicate_of_id is not None}
+    if not ids:
+        return {}
+    query = select(ServiceRequest.id, ServiceRequest.public_id).where(ServiceRequest.id.in_(ids))
+    return dict(session.execute(query).tuples().all())
+
+
 def original_public_id(session: Session, request: ServiceRequest) -> str | None:
     if request.duplicate_of_id is None:
         return None

@@ -474,3 +474,31 @@ def test_apikey_cli_prints_the_key_on_its_last_line(env):
     refused = subprocess.run([sys.executable, "-m", "services.cli", "apikey", "create", "x", "--role", "staff"],
                              env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert refused.returncode != 0 and "community" in refused.stderr
+
+
+def test_extensions_read_a_whole_page_in_a_constant_number_of_queries(app, client, keys):
+    """A page of up to 1,000 requests with extensions=true: histories and originals are fetched per page."""
+    from sqlalchemy import event
+
+    def page_queries(count: int) -> tuple[int, list[dict]]:
+        statements = []
+        engine = app.extensions["civic"].engine
+        listener = lambda *args: statements.append(args[2])  # noqa: E731 (conn, cursor, statement, ...)
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            shown = read(client.get(f"{V2}/requests.json?extensions=true&page_size={count}"), "json")
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        return len(statements), shown
+
+    ids = [created_id(post(client, keys["centre"], **STREETLIGHT)) for _ in range(6)]
+    clerk = logged_in(app, "clerk")
+    body = {"status": "duplicate", "note": "同一路灯", "duplicate_of": ids[0]}
+    assert clerk.post(f"/api/v1/requests/{ids[-1]}/transitions", json=body).status_code == 200  # on both pages
+    few, shown_few = page_queries(2)
+    many, shown = page_queries(6)
+    assert len(shown_few) == 2 and len(shown) == 6
+    assert many == few, f"{few} queries for 2 requests, {many} for 6: one query per request again"
+    by_id = {r["service_request_id"]: r for r in shown}
+    assert by_id[ids[-1]]["extended_attributes"]["duplicate_of"] == ids[0]
+    assert [n["type"] for n in by_id[ids[-1]]["notes"]] == ["submitted", "duplicate"]
