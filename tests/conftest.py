@@ -116,18 +116,17 @@ def env(database_url, redis_service, tmp_path):
 
 
 @pytest.fixture
-def runtime(env):
+def runtime(env, district):
     """A Runtime on clean state: empty tables (bar the district, re-seeded) and an empty Redis db."""
     from services.db import transaction
     from services.devices.store import publish_registry, seed_district
-    from services.district.loader import load_district
     from services.runtime import Runtime
 
     rt = Runtime(Settings.from_env(env))
     rt.redis.flushdb()
     clear_database(rt.engine)
     with transaction(rt.sessions) as session:
-        seed_district(session, load_district(DISTRICT_FILE))
+        seed_district(session, district)  # parsed once per session: the file is read-only to the tests
     with rt.sessions() as session:
         publish_registry(session, rt.redis, rt.keys)
     yield rt

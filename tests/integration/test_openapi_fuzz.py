@@ -29,7 +29,7 @@ from tests.support.accounts import PASSWORD, logged_in, operator_client
 from tests.support.fuzzing import HTML_INJECTION, SQL_INJECTION, fuzz_settings, profile_name
 
 SKIPPED = {("GET", "/api/v1/events/stream")}  # server-sent events: the response never ends
-EXAMPLES_PER_MODE = 12  # per operation, per generation mode (valid and invalid requests)
+EXAMPLES_PER_MODE = 8  # per operation, per generation mode (valid and invalid requests)
 # Per visitor; operations left when it runs out are reported, and fail the test.
 BUDGET_S = 900 if profile_name() == "deep" else 110
 CHECKS = [not_a_server_error, response_schema_conformance]
