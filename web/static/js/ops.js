@@ -383,11 +383,9 @@
     sparkData[1].push(value);
     if (sparkData[0].length > SPARK_POINTS) { sparkData[0].shift(); sparkData[1].shift(); }
     var node = document.getElementById("pipeline-spark");
-    if (!spark && window.uPlot) {
+    if (!spark && window.uPlot && sparkData[0].length >= 2) {  // one point makes no line, only a stray dot
       spark = new uPlot({
         width: chartWidth(node), height: 80, legend: { show: false }, cursor: { show: false },
-        // At least the last five minutes: the first samples would otherwise spread over a second's ticks.
-        scales: { x: { time: true, range: function (u, min, max) { return [Math.min(min, max - 300), max]; } } },
         axes: [Object.assign({ size: 24, values: function (u, ticks) { return ticks.map(function (s) { return Civic.time(s * 1000, { second: undefined }); }); } }, axisStyle()),
                Object.assign({ size: 40 }, axisStyle())],
         series: [{}, { stroke: "#58a6ff", width: 2, fill: "rgba(88,166,255,.15)" }],
