@@ -256,7 +256,7 @@ def original_public_ids(session: Session, requests: list[ServiceRequest]) -> dic
     if not ids:
         return {}
     query = select(ServiceRequest.id, ServiceRequest.public_id).where(ServiceRequest.id.in_(ids))
-    return dict(session.execute(query).tuples().all())
+    return dict(session.execute(query).all())
 
 
 def original_public_id(session: Session, request: ServiceRequest) -> str | None:
