@@ -270,7 +270,7 @@ def start_publisher(ctx, plan: clients.PublishPlan):
     publisher = ctx.Process(target=clients.publisher_main, args=(plan, shared, go, send), daemon=True)
     publisher.start()
     deadline = time.monotonic() + READY_TIMEOUT
-    while shared[clients.PHASE] < clients.READY:
+    while shared[clients.PHASE] != clients.READY:  # FAILED is a later phase than READY: compare for equality
         if shared[clients.PHASE] == clients.FAILED or not publisher.is_alive() or time.monotonic() > deadline:
             error = recv.recv().get("error") if recv.poll() else "did not connect"
             publisher.terminate()
