@@ -25,6 +25,7 @@ from services.pipeline import metrics
 from services.pipeline.intake import STATUS, Accepted, Registry, Rejected, StatusUpdate, classify
 from services.runtime import Runtime
 from workers.batching import Batch, Batcher
+from workers.mqtt_client import client_class
 from workers.queueing import DEAD_LETTER_JOB, INGEST_JOBS, backlog_jobs, enqueue_batch
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class Bridge:
 
     # -- MQTT ------------------------------------------------------------------------------------
     def _make_client(self) -> mqtt.Client:
-        client = mqtt.Client(
+        client = client_class()(
             mqtt.CallbackAPIVersion.VERSION2,
             client_id=self.client_id,
             clean_session=False,  # the broker keeps our subscription and unacked messages across restarts
