@@ -11,7 +11,7 @@ import random
 from collections.abc import Iterable, MutableMapping
 from datetime import datetime
 
-from services.air_quality.models import POLLUTANTS
+from services.air_quality.measures import POLLUTANTS
 from services.air_quality.schemas import BOUNDS  # the platform's physical bounds: a simulated value stays inside
 
 # Decimal places per measure: CO is in mg/m³ and small, so it keeps two.

@@ -8,14 +8,11 @@ from flask import Blueprint, Response, jsonify
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from redis.exceptions import RedisError
-from rq import Queue, Worker
-from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import text
 
-from config.topics import WORKER_QUEUES, Queues
 from services.extensions import runtime
 from services.pipeline.metrics import RedisPipelineCollector
-from workers.queueing import backlog_jobs
+from workers.queueing import backpressure, queue_states, workers_alive
 
 bp = Blueprint("health", __name__)
 
@@ -44,14 +41,6 @@ def _check_broker() -> None:
 CHECKS = {"database": _check_database, "redis": _check_redis, "broker": _check_broker}
 
 
-def backpressure(redis, keys, limit: int) -> dict:
-    """The ingest backlog against BRIDGE_MAX_BACKLOG: ``active`` while it is at the bound or a bridge held a
-    batch back in the last few seconds (workers/bridge.py HOLDING_MARK_S)."""
-    backlog = backlog_jobs(Queue(str(Queues.INGEST), connection=redis))
-    active = 0 < limit <= backlog or bool(redis.exists(keys.bridge_holding))
-    return {"active": active, "backlog_jobs": backlog, "limit": limit}
-
-
 @bp.get("/readyz")
 def readyz():
     """Ready only when every dependency answers; the body names any that does not.
@@ -77,27 +66,6 @@ def readyz():
         if not down and body["backpressure"]["active"]:
             body["status"] = "backpressure"
     return jsonify(body), 200 if not down else 503
-
-
-def queue_states(redis) -> list[dict]:
-    """Each worker queue's jobs: waiting, started, failed (kept for inspection) and scheduled (retries)."""
-    states = []
-    for name in WORKER_QUEUES:
-        queue = Queue(str(name), connection=redis)
-        states.append(
-            {
-                "name": str(name),
-                "waiting": queue.count,
-                "started": StartedJobRegistry(queue=queue).count,
-                "failed": FailedJobRegistry(queue=queue).count,
-                "scheduled": ScheduledJobRegistry(queue=queue).count,
-            }
-        )
-    return states
-
-
-def workers_alive(redis) -> int:
-    return Worker.count(connection=redis)
 
 
 class QueueCollector:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from redis import Redis
 from rq import Queue
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
 from config.topics import Queues, RedisKeys, Topics
-from services.db import import_models, make_engine, session_factory
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlalchemy.orm import Session, sessionmaker
 
 
 class Runtime:
@@ -22,10 +24,15 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
+        # Imported here: a bridge never opens the database, and SQLAlchemy would be a quarter of its memory.
+        from services.db import make_engine
+
         return make_engine(self.settings.database_url)
 
     @cached_property
     def sessions(self) -> sessionmaker[Session]:
+        from services.db import import_models, session_factory
+
         import_models()  # every mapper must know every table before the first query resolves a foreign key
         return session_factory(self.engine)
 

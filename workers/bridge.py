@@ -19,7 +19,7 @@ import paho.mqtt.client as mqtt
 from redis.exceptions import RedisError
 
 from config.topics import DeviceKind, EventKind, shared
-from services.devices.store import read_registry
+from services.devices.registry import read_registry
 from services.events import bus
 from services.pipeline import metrics
 from services.pipeline.intake import STATUS, Accepted, Registry, Rejected, StatusUpdate, classify

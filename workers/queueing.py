@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from rq import Queue, Retry
-from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from rq import Queue, Retry, Worker
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
-from config.topics import DeviceKind
+from config.topics import WORKER_QUEUES, DeviceKind, Queues
 
 # A killed job is retried by RQ only when it was enqueued with Retry (rq 3). rq reads the interval list
 # from its end (the last retries take its last values; any earlier one the first value), so one value
@@ -53,3 +53,32 @@ def backlog_jobs(queue: Queue) -> int:
     pipe.zcard(ScheduledJobRegistry(queue=queue).key)
     pipe.zcard(StartedJobRegistry(queue=queue).key)
     return sum(pipe.execute())
+
+
+def backpressure(redis, keys, limit: int) -> dict:
+    """The ingest backlog against BRIDGE_MAX_BACKLOG: ``active`` while it is at the bound or a bridge held a
+    batch back in the last few seconds (workers/bridge.py HOLDING_MARK_S)."""
+    backlog = backlog_jobs(Queue(str(Queues.INGEST), connection=redis))
+    active = 0 < limit <= backlog or bool(redis.exists(keys.bridge_holding))
+    return {"active": active, "backlog_jobs": backlog, "limit": limit}
+
+
+def queue_states(redis) -> list[dict]:
+    """Each worker queue's jobs: waiting, started, failed (kept for inspection) and scheduled (retries)."""
+    states = []
+    for name in WORKER_QUEUES:
+        queue = Queue(str(name), connection=redis)
+        states.append(
+            {
+                "name": str(name),
+                "waiting": queue.count,
+                "started": StartedJobRegistry(queue=queue).count,
+                "failed": FailedJobRegistry(queue=queue).count,
+                "scheduled": ScheduledJobRegistry(queue=queue).count,
+            }
+        )
+    return states
+
+
+def workers_alive(redis) -> int:
+    return Worker.count(connection=redis)

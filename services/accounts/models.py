@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -13,7 +12,10 @@ from services.db import Base
 from services.types import BigId, UtcDateTime
 
 
-class User(UserMixin, Base):
+class User(Base):
+    """Also Flask-Login's user (is_active, is_authenticated, is_anonymous, get_id), written out rather than
+    inherited from its UserMixin: workers load every model, and the mixin's import pulls in Flask."""
+
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -27,8 +29,17 @@ class User(UserMixin, Base):
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     @property
-    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in or stay logged in
+    def is_active(self) -> bool:  # a disabled account cannot log in or stay logged in
         return self.active
+
+    @property
+    def is_authenticated(self) -> bool:  # as UserMixin has it
+        return self.is_active
+
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        return str(self.id)
 
     def actor(self) -> Actor:
         return Actor(Role(self.role), self.id, self.username, self.community_id)

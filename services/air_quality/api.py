@@ -5,7 +5,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from services.air_quality.aqi import INPUTS, AqiInputError, Period, Standard, calculate, inputs, standard_for
-from services.air_quality.models import MEASURES
+from services.air_quality.measures import MEASURES
 from services.air_quality.store import latest_readings
 from services.extensions import db
 

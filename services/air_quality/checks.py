@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from statistics import median
 
-from services.air_quality.models import MEASURES, POLLUTANTS
+from services.air_quality.measures import MEASURES, POLLUTANTS
 
 
 class Quality(StrEnum):

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from services.air_quality import ngsi  # noqa: F401  registers AirQualityObserved
 from services.air_quality.aqi_china import CHINA_TZ
-from services.air_quality.models import MEASURES, AirStation
+from services.air_quality.measures import MEASURES
+from services.air_quality.models import AirStation
 from services.air_quality.queries import Resolution, pm25_kpi_report, series_page, series_query, series_rows
 from services.air_quality.rollup import DAY_MIN_HOURS, HOUR_MIN_SLOTS
 from services.extensions import db, runtime

@@ -8,9 +8,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.db import Base
 from services.types import BigId, UtcDateTime
 
-POLLUTANTS = ("pm25", "pm10", "so2", "no2", "o3", "co")
-MEASURES = (*POLLUTANTS, "temperature", "humidity")
-
 
 class Measures:
     """One nullable column per measure (MEASURES): a reading's values, or an hour's or a day's means."""

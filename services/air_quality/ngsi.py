@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.air_quality.aqi import Standard
 from services.air_quality.aqi_categories import category
-from services.air_quality.models import POLLUTANTS
+from services.air_quality.measures import POLLUTANTS
 from services.air_quality.queries import latest_hourly
 from services.air_quality.store import latest_readings
 from services.ngsi import register_entity_type, urn

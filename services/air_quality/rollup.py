@@ -12,7 +12,7 @@ from statistics import fmean
 
 from services.air_quality.aqi import AqiInputError, Period, china_aqi, standard_for
 from services.air_quality.aqi_china import CHINA_TZ
-from services.air_quality.models import MEASURES, POLLUTANTS
+from services.air_quality.measures import MEASURES, POLLUTANTS
 
 HOUR = timedelta(hours=1)
 # "1-hour average: at least 45 minutes of sampling": 9 of the hour's 12 five-minute slots hold a good value.

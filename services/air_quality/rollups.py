@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
 
-from services.air_quality.models import MEASURES, AirDaily, AirDirtyHour, AirHourly, AirReading, AirStation
+from services.air_quality.measures import MEASURES
+from services.air_quality.models import AirDaily, AirDirtyHour, AirHourly, AirReading, AirStation
 from services.air_quality.rollup import (
     HOUR,
     RawReading,

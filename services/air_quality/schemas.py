@@ -2,7 +2,7 @@
 
 from marshmallow import ValidationError, fields, validates_schema
 
-from services.air_quality.models import MEASURES
+from services.air_quality.measures import MEASURES
 from services.pipeline.envelope import EnvelopeSchema, Plausible
 
 # What the instruments can report at all (µg/m³ except CO mg/m³, °C, % RH); beyond this a message is

@@ -10,7 +10,8 @@ from sqlalchemy import and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from services.air_quality.checks import HISTORY, Sample, check
-from services.air_quality.models import MEASURES, AirReading, AirStation
+from services.air_quality.measures import MEASURES
+from services.air_quality.models import AirReading, AirStation
 from services.air_quality.rollups import mark_dirty
 from services.db import insert_ignoring_duplicates
 from services.pipeline.identity import newest_by

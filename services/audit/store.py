@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from flask import has_request_context, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -36,7 +36,9 @@ class AuditAction(StrEnum):
 
 
 def _client_ip() -> str | None:
-    return request.remote_addr if has_request_context() else None
+    # Looked up, not imported: the worker and the scheduler record audit entries too, and need no Flask.
+    flask = sys.modules.get("flask")
+    return flask.request.remote_addr if flask and flask.has_request_context() else None
 
 
 def record(

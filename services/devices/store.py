@@ -15,7 +15,7 @@ from services.devices.models import Device
 from services.district.loader import District
 from services.district.models import Community, Subdistrict
 from services.parking.models import Berth, ParkingFacility
-from services.pipeline.intake import DeviceRef, Registry
+from services.pipeline.intake import DeviceRef
 
 
 def seed_district(session: Session, district: District) -> dict[str, int]:
@@ -73,8 +73,3 @@ def publish_registry(session: Session, redis: Redis, keys: RedisKeys) -> int:
         pipe.delete(keys.registry)
     pipe.execute()
     return len(devices)
-
-
-def read_registry(redis: Redis, keys: RedisKeys) -> Registry:
-    raw = redis.hgetall(keys.registry)
-    return Registry((addr.decode(), DeviceRef.from_json(ref)) for addr, ref in raw.items())

@@ -15,9 +15,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from config.topics import RedisKeys
-from services.health import backpressure, queue_states, workers_alive
 from services.pipeline.metrics import counter_values
 from services.pipeline.store import counts_by_reason
+from workers.queueing import backpressure, queue_states, workers_alive
 
 # Counter -> its total in the snapshot (summed over labels).
 TOTALS = {

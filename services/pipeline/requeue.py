@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy.orm import Session
 
-from services.devices.store import read_registry
+from services.devices.registry import read_registry
 from services.pipeline import metrics
 from services.pipeline.intake import Accepted, Rejected, StatusUpdate, classify
 from services.pipeline.models import DeadLetter

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from services.air_quality.aqi import calculate
 from services.air_quality.aqi_china import CHINA_TZ
 from services.air_quality.kpi import Baseline, pm25_kpi
-from services.air_quality.models import POLLUTANTS, AirDaily, AirStation
+from services.air_quality.measures import POLLUTANTS
+from services.air_quality.models import AirDaily, AirStation
 from services.air_quality.queries import daily_pm25
 from services.air_quality.rollups import roll_up_dirty, upsert
 from services.air_quality.store import record_air_readings

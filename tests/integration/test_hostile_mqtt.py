@@ -20,7 +20,7 @@ from sqlalchemy import func, inspect, select
 
 from services.air_quality.models import AirReading
 from services.db import Base, import_models
-from services.devices.store import read_registry
+from services.devices.registry import read_registry
 from services.parking.models import BerthEvent
 from services.pipeline.intake import Accepted, Rejected, classify
 from services.pipeline.models import DeadLetter

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, func, select
 
-from services.air_quality.models import MEASURES, AirDaily, AirDirtyHour, AirHourly, AirReading
+from services.air_quality.measures import MEASURES
+from services.air_quality.models import AirDaily, AirDirtyHour, AirHourly, AirReading
 from services.air_quality.queries import pm25_kpi_report
 from services.air_quality.rollup import HOUR, day_hours, hour_start, local_day
 from services.air_quality.rollups import roll_up_dirty

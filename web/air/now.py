@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from services.air_quality.aqi import AqiInputError, AqiResult, Category, Period, calculate
 from services.air_quality.aqi_categories import CHINA_CATEGORIES, level
-from services.air_quality.models import MEASURES, POLLUTANTS, AirReading, AirStation
+from services.air_quality.measures import MEASURES, POLLUTANTS
+from services.air_quality.models import AirReading, AirStation
 
 # Display names of the measures (chemical formulae read the same in Chinese and English).
 MEASURE_LABELS = {
