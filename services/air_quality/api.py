@@ -1,12 +1,13 @@
 """HTTP: stations and their latest readings; the AQI calculator."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from services.air_quality.aqi import INPUTS, AqiInputError, Period, Standard, calculate, inputs, standard_for
 from services.air_quality.measures import MEASURES
 from services.air_quality.store import latest_readings
+from services.blueprint import Blueprint
 from services.extensions import db
 
 blp = Blueprint("air", __name__, url_prefix="/api/v1/air", description="Air quality 空气质量")

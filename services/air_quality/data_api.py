@@ -8,7 +8,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate, validates_schema
 from marshmallow.exceptions import ValidationError
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from services.air_quality.measures import MEASURES
 from services.air_quality.models import AirStation
 from services.air_quality.queries import Resolution, pm25_kpi_report, series_page, series_query, series_rows
 from services.air_quality.rollup import DAY_MIN_HOURS, HOUR_MIN_SLOTS
+from services.blueprint import Blueprint
 from services.extensions import db, runtime
 
 blp = Blueprint("air_data", __name__, url_prefix="/api/v1/air", description="Air quality 空气质量: data")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from services.accounts.auth import current_actor, require_role
@@ -14,6 +14,7 @@ from services.alerts import store
 from services.alerts.events import publish
 from services.alerts.logic import Action, AlertState, LifecycleError, Severity
 from services.audit.store import AuditAction, record
+from services.blueprint import Blueprint
 from services.extensions import db, runtime
 
 blp = Blueprint("alerts", __name__, url_prefix="/api/v1/alerts", description="Alerts 告警")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from services.accounts.auth import require_role
 from services.accounts.roles import Role
 from services.audit.store import AuditAction, entries
+from services.blueprint import Blueprint
 from services.extensions import db
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit", description="Audit log of staff actions 操作审计日志")

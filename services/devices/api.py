@@ -5,11 +5,12 @@ broker's password and ACL files and reloads it, as `civic device add` does.
 """
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from config.topics import DeviceKind
 from services.accounts.auth import admins_only, current_actor, operators_only
+from services.blueprint import Blueprint
 from services.devices.models import Device
 from services.devices.provisioning import ProvisioningError, add_device, revoke_device, sync_broker
 from services.devices.store import list_devices

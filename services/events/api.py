@@ -8,10 +8,11 @@ import time
 from flask import Response, request, stream_with_context
 from flask.views import MethodView
 from flask_login import current_user
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from config.topics import EventKind
 from services.accounts.roles import CITY_WIDE, Role
+from services.blueprint import Blueprint
 from services.events import bus
 from services.events.areas import AreaIndex
 from services.extensions import db, runtime

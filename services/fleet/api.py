@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from config.topics import DeviceKind
 from services.accounts.auth import operators_only
+from services.blueprint import Blueprint
 from services.extensions import db, runtime
 from services.fleet import store
 from services.fleet.logic import DeviceState

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from services.blueprint import Blueprint
 from services.extensions import db, runtime
 from services.kpi.logic import RATIO, UG_M3, Direction, KpiId
 from services.kpi.store import current_kpis, with_trends

@@ -6,9 +6,10 @@ from itertools import islice
 
 from flask import jsonify, request
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
+from services.blueprint import Blueprint
 from services.extensions import db, runtime
 from services.ngsi import CONTEXT, entity_types
 

@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 
 from flask import Response, jsonify
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from services.accounts.auth import current_actor, operators_only
+from services.blueprint import Blueprint
 from services.extensions import db, runtime
 from services.parking import actions, kpis, ngsi
 from services.parking.history import SNAPSHOT_FIELDS, berth_transitions, snapshots

@@ -1,11 +1,12 @@
 """HTTP: the dead-letter store (list, inspect, re-queue, purge). Operators and admins only: raw payloads."""
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import Schema, fields, validate
 
 from services.accounts.auth import current_actor, operators_only
 from services.audit.store import AuditAction, record
+from services.blueprint import Blueprint
 from services.extensions import db, runtime
 from services.pipeline.intake import Reason, Rejected
 from services.pipeline.models import DeadLetter

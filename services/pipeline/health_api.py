@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from services.accounts.auth import operators_only
+from services.blueprint import Blueprint
 from services.extensions import db, runtime
 from services.pipeline.health import pipeline_health
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from flask_wtf.csrf import generate_csrf
 
 from services.accounts.auth import current_actor, require_role
 from services.accounts.roles import ACCOUNT_ROLES, CITY_WIDE
+from services.blueprint import Blueprint
 from services.district.models import Community
 from services.extensions import db, runtime
 from services.service_requests import ngsi, store

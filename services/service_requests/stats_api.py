@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 from flask import Response
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from services.accounts.auth import current_actor, require_role
 from services.accounts.roles import ACCOUNT_ROLES
+from services.blueprint import Blueprint
 from services.district.models import Community
 from services.extensions import db
 from services.service_requests import stats_csv, stats_store
