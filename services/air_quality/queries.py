@@ -39,6 +39,8 @@ def series_query(station_id: str, resolution: Resolution, start: datetime | date
 def series_page(session: Session, query, offset: int, limit: int) -> tuple[list, int]:
     """One page of a series query and the total row count."""
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    if offset >= total:  # past the end, however far (a page number beyond a bigint OFFSET was a 500)
+        return [], total
     return list(session.scalars(query.offset(offset).limit(limit))), total
 
 

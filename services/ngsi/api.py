@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from services.blueprint import Blueprint
 from services.extensions import db, runtime
 from services.ngsi import CONTEXT, entity_types
+from services.paging import offset_field
 
 blp = Blueprint("ngsi", __name__, url_prefix="/ngsi-ld/v1", description="NGSI-LD entities (Smart Data Models)")
 
@@ -21,7 +22,7 @@ MAX_LIMIT = 1000  # NGSI-LD lets brokers cap page size; clients page with offset
 class EntitiesQuery(Schema):
     type = fields.String(required=True, metadata={"description": "Entity type, e.g. ParkingSpot"})
     limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
     options = fields.String(load_default="keyValues", validate=validate.OneOf(["keyValues"]))
 
 

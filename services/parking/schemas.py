@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from services.paging import offset_field
 from services.parking.logic import BerthCategory, BerthStatus, Detection, FacilityKind
 from services.pipeline.envelope import EnvelopeSchema
 
@@ -77,7 +78,7 @@ class BerthQuery(Schema):
     status = fields.String(validate=validate.OneOf(STATUSES))
     category = fields.String(validate=validate.OneOf(CATEGORIES))
     limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
 
 
 class BerthSchema(Schema):

@@ -8,6 +8,7 @@ from services.accounts.auth import current_actor, operators_only
 from services.audit.store import AuditAction, record
 from services.blueprint import Blueprint
 from services.extensions import db, runtime
+from services.paging import offset_field
 from services.pipeline.intake import Reason, Rejected
 from services.pipeline.models import DeadLetter
 from services.pipeline.requeue import requeue
@@ -29,7 +30,7 @@ class DeadLetterQuery(Schema):
     reason = fields.String(validate=validate.OneOf(REASONS))
     status = fields.String(validate=validate.OneOf(STATUSES))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
 
 
 class PurgeQuery(Schema):

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.paging import offset_field
 from services.service_requests.attributes import TEXT_MAX
 from services.service_requests.lifecycle import Status
 
@@ -87,7 +88,7 @@ class RequestQueueQuery(Schema):
     community_id = fields.String(metadata={"description": "operators only; staff always see their own"})
     overdue = fields.Boolean()
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    offset = offset_field()
 
 
 class SlaClockSchema(Schema):

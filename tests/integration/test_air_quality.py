@@ -269,6 +269,11 @@ def test_series_api_pages_and_exports_csv(runtime, client):
     assert raw.mimetype == "text/csv" and lines[0].startswith("observed_at,received_at,boot,seq,pm25")
     assert len(lines) == 1 + 240
 
+    # A page past the end is empty, however far past (a page beyond PostgreSQL's bigint OFFSET was a 500).
+    for far in (5, 4 * 10**17):
+        past = client.get(f"/api/v1/air/stations/{MICRO}/series?resolution=hourly&start={start}&end={end}&page={far}")
+        assert past.status_code == 200 and past.json == [], (far, past.json)
+
     assert client.get("/api/v1/air/stations/AQ-NOPE/series").status_code == 404
     bad = client.get(f"/api/v1/air/stations/{MICRO}/series?start=2026-11-21&end=2026-11-20")
     assert bad.status_code == 422 and "start" in json.dumps(bad.json)
