@@ -164,3 +164,8 @@ def pipeline(runtime, env, broker, tmp_path):
     yield {"bridge": bridge, "worker": worker, "mqtt_url": broker.url(), "env": proc_env, "broker": broker}
     for proc in (bridge, worker):
         proc.stop()
+    # The broker would keep queueing device topics for this session until the next test's bridge, which would
+    # store them there (an e2e test once counted two readings more than its simulator had sent).
+    from bench.platform import forget_bridge_session
+
+    forget_bridge_session(proc_env["MQTT_URL"], "test-bridge")
