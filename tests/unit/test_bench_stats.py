@@ -200,7 +200,7 @@ def test_rewrite_config_keeps_the_project_settings(tmp_path):
     assert f"persistence_location {tmp_path}/" in lines
     assert f"password_file {tmp_path / 'auth' / 'passwd'}" in lines
     assert f"acl_file {tmp_path / 'auth' / 'acl'}" in lines
-    for setting in ("max_queued_messages 0", "max_inflight_messages 0", "autosave_on_changes true"):
+    for setting in ("max_queued_messages 0", "max_inflight_messages 0", "autosave_interval 1"):
         assert setting in lines
     assert lines[-1] == "user root"
     assert "user root" not in local_broker_config(CONFIG.read_text(), 1, tmp_path, as_root=False)
