@@ -5,10 +5,14 @@ database and a spare Redis database; a paced MQTT publisher keeps ingest at a st
 its own process, loads the endpoint under test and, in the same run and under the same ingest, a trivial
 JSON endpoint (`/healthz`) as the denominator. Results: requests/s, latency percentiles, errors, the
 readings committed meanwhile, CPU per process and the web server's memory.
+
+Before wrk starts, with ingest running and no other load, a "visibility" phase polls a few berths the
+publisher feeds and times publish → visible in the API (see :func:`poll_visibility`).
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import multiprocessing
 import os
@@ -18,9 +22,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bench import clients, cpu
 from bench.platform import (
@@ -37,6 +43,7 @@ from bench.platform import (
     wait_ready,
 )
 from bench.rss import descendants, tree_rss_mib
+from bench.stats import summarise
 from config.settings import parse_mqtt_url
 from workers.ports import free_port, wait_port
 
@@ -45,6 +52,9 @@ from workers.ports import free_port, wait_port
 NEARBY = "/api/v1/parking/nearby?lat={lat}&lon={lon}&radius={radius}"
 BASELINE = "/healthz"
 BBOX = (39.100, 117.170, 39.145, 117.225)
+BERTH = "/api/v1/parking/berths/{berth_id}"
+VISIBILITY_BERTHS = 8  # polled in turn: each is polled every VISIBILITY_BERTHS × VISIBILITY_POLL_S
+VISIBILITY_POLL_S = 0.010  # between two requests of the visibility phase, over all its berths
 
 # wrk's Lua hooks: a random point per request for a path with {lat}/{lon}/{radius}; a JSON summary at the end.
 WRK_SCRIPT = r"""
@@ -85,6 +95,7 @@ class Options:
     web_threads: int = 8
     workers: int = 2
     warmup: float = 5.0
+    visibility_seconds: float = 10.0  # 0: no visibility phase
     progress: bool = True
 
 
@@ -137,6 +148,89 @@ def run_wrk(url: str, path: str, opts: Options) -> dict:
     }
 
 
+# -- publish → visible in the API ------------------------------------------------------------------
+def status_at_epoch(text: str | None) -> float | None:
+    """The API's ``status_at`` (ISO 8601 with its UTC offset) in epoch seconds; None stays None."""
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:  # would be read as local time: a silent error of hours
+        raise ValueError(f"status_at without a UTC offset: {text!r}")
+    return moment.timestamp()
+
+
+def visibility_latencies_ms(polls: Iterable[tuple[float, float | None]]) -> list[float]:
+    """One berth's polls in order, each (wall time just before the request was sent, status_at seen), in
+    epoch seconds: for each poll that saw status_at move past every value seen before, sent − status_at in
+    ms. The reading published at status_at was visible by then, so each figure is an upper bound, too high
+    by at most the time between two polls of the berth (strictly, by then or by the server's read a few ms
+    later). The first value seen is only the starting point (when it became visible is unknown); a repeated
+    or older status_at, or None, adds nothing."""
+    latencies, latest = [], None
+    for sent, status_at in polls:
+        if status_at is None:
+            continue
+        if latest is not None and status_at > latest:
+            latencies.append((sent - status_at) * 1000)
+        latest = status_at if latest is None else max(latest, status_at)
+    return latencies
+
+
+def poll_visibility(url: str, berth_ids: list[str], seconds: float) -> dict:
+    """Poll the berths' detail endpoint in turn, one request every VISIBILITY_POLL_S over one keep-alive
+    connection, for ``seconds``; return publish → visible latencies (ms), polls and errors."""
+    address = urlsplit(url)
+    conn = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
+    polls: dict[str, list[tuple[float, float | None]]] = {b: [] for b in berth_ids}
+    requests = errors = 0
+    started = time.monotonic()
+    next_at = started
+    while next_at < started + seconds:
+        time.sleep(max(0.0, next_at - time.monotonic()))
+        next_at = time.monotonic() + VISIBILITY_POLL_S
+        berth = berth_ids[requests % len(berth_ids)]
+        requests += 1
+        sent = time.time()
+        try:
+            conn.request("GET", BERTH.format(berth_id=berth))
+            response = conn.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            conn.close()  # the next request opens a new connection
+            continue
+        if response.status != 200:
+            errors += 1
+            continue
+        polls[berth].append((sent, status_at_epoch(json.loads(body)["status_at"])))
+    conn.close()
+    elapsed = time.monotonic() - started
+    return {
+        "berths": berth_ids,
+        "seconds": round(elapsed, 2),
+        "polls": requests,
+        "errors": errors,
+        "poll_interval_ms_per_berth": round(elapsed * 1000 * len(berth_ids) / requests, 1) if requests else None,
+        "latency_ms": summarise(ms for p in polls.values() for ms in visibility_latencies_ms(p)),
+        "note": "publish → visible in GET /api/v1/parking/berths/<id>: each sample is (request sent − status_at) "
+        "when a berth's status_at moved; an upper bound, too high by at most poll_interval_ms_per_berth",
+    }
+
+
+def _visibility(opts: Options, url: str, berths: list, log) -> dict:
+    """The visibility phase, or why it was skipped."""
+    if opts.ingest_rate <= 0:
+        return {"skipped": "ingest rate 0: no berth moves"}
+    if opts.visibility_seconds <= 0:
+        return {"skipped": "visibility seconds 0"}
+    step = len(berths) / VISIBILITY_BERTHS  # spread over the publisher's round-robin (all its facilities)
+    berth_ids = [berths[int(n * step)].berth_id for n in range(min(VISIBILITY_BERTHS, len(berths)))]
+    log(f"visibility: polling {len(berth_ids)} berths for {opts.visibility_seconds:.0f} s")
+    result = poll_visibility(url, berth_ids, opts.visibility_seconds)
+    log(f"  publish → visible p50 {result['latency_ms']['p50']} ms, p99 {result['latency_ms']['p99']} ms")
+    return result
+
+
 def _cpu_by_process(before: dict, after: dict, groups: Mapping[str, list[int]]) -> dict[str, float]:
     def used(sample: dict, pids: list[int]) -> float:
         return sum(sample[p].cpu for p in pids if p in sample)
@@ -146,7 +240,7 @@ def _cpu_by_process(before: dict, after: dict, groups: Mapping[str, list[int]]) 
 
 def _start_ingest(ctx, opts: Options, pub_url: str, topics: tuple[str, ...], boot: int):
     """The paced publisher (berth events round-robin over the district's sensors) for the whole run."""
-    total_s = opts.warmup + 2 * (opts.duration + 5) + 10
+    total_s = opts.warmup + opts.visibility_seconds + 2 * (opts.duration + 5) + 10
     plan = clients.PublishPlan(parse_mqtt_url(pub_url), topics, boot, opts.ingest_rate, total_s, 4, f"bench-api-{boot}")
     publisher, _shared, go, _recv = start_publisher(ctx, plan)
     go.set()
@@ -155,7 +249,7 @@ def _start_ingest(ctx, opts: Options, pub_url: str, topics: tuple[str, ...], boo
 
 def run_api(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     env = dict(os.environ if env is None else env)
-    settings, rt, redis_version, db, boot, _berths, topics = open_scratch_run(env)
+    settings, rt, redis_version, db, boot, berths, topics = open_scratch_run(env)
     log = (lambda msg: print(msg, file=sys.stderr)) if opts.progress else (lambda _msg: None)
 
     ctx = multiprocessing.get_context("spawn")
@@ -188,6 +282,7 @@ def run_api(opts: Options, env: Mapping[str, str] | None = None) -> dict:
         if opts.ingest_rate > 0:
             publisher = _start_ingest(ctx, opts, pub_url, topics, boot)
         time.sleep(opts.warmup)
+        visibility = _visibility(opts, url, berths, log)
 
         groups = {
             "web": [web.pid, *descendants(web.pid)],
@@ -224,6 +319,7 @@ def run_api(opts: Options, env: Mapping[str, str] | None = None) -> dict:
         "endpoint": endpoint,
         "baseline": baseline,
         "ratio": round(endpoint["rate"] / baseline["rate"], 3) if baseline["rate"] else None,
+        "visibility": visibility,
         "sample_response_items": len(sample) if isinstance(sample, list) else None,
         "options": {k: getattr(opts, k) for k in opts.__dataclass_fields__ if k != "progress"},
         "machine": {
@@ -257,5 +353,22 @@ def summary_table(r: dict) -> str:
             (f"{name}: web RSS (MiB, all gunicorn processes)", str(p["web_rss_mib"])),
         ]
     rows.append(("endpoint / baseline", f"{r['ratio']:.2f}" if r["ratio"] else "—"))
+    rows += _visibility_rows(r["visibility"])
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _visibility_rows(v: dict) -> list[tuple[str, str]]:
+    if "skipped" in v:
+        return [("publish → visible in API", f"skipped ({v['skipped']})")]
+    lat = v["latency_ms"]
+    return [
+        (
+            "publish → visible in API p50 / p95 / p99 / max (ms)",
+            f"{lat['p50']} / {lat['p95']} / {lat['p99']} / {lat['max']} (upper bounds, {lat['count']} samples)",
+        ),
+        (
+            "visibility: polls / errors / interval per berth",
+            f"{v['polls']:,} / {v['errors']} / {v['poll_interval_ms_per_berth']} ms ({len(v['berths'])} berths)",
+        ),
+    ]

@@ -547,6 +547,7 @@ def bench_ingest(
 @click.option("--connections", default=32, show_default=True, help="wrk connections.")
 @click.option("--web-workers", default=2, show_default=True, help="gunicorn workers of `civic web`.")
 @click.option("--web-threads", default=8, show_default=True, help="Threads per gunicorn worker.")
+@click.option("--visibility-seconds", default=10.0, show_default=True, help="Seconds timing publish → API (0: none).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), help="Write the results here.")
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 def bench_api(
@@ -557,6 +558,7 @@ def bench_api(
     connections: int,
     web_workers: int,
     web_threads: int,
+    visibility_seconds: float,
     json_path: str | None,
     quiet: bool,
 ) -> None:
@@ -576,6 +578,7 @@ def bench_api(
         connections=connections,
         web_workers=web_workers,
         web_threads=web_threads,
+        visibility_seconds=visibility_seconds,
         progress=not quiet,
     )
     _run_bench(run_api, options, json_path, summary_table)
