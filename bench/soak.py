@@ -40,7 +40,7 @@ from bench.platform import (
     stop_platform,
     wait_ready,
 )
-from bench.rss import sample_total, summarise_series, tree_rss_mib
+from bench.rss import sample_total, summarise_series, tree_pss_mib, tree_rss_mib
 from bench.stats import index_of, tally
 from config.settings import parse_mqtt_url
 from config.topics import Queues
@@ -57,7 +57,7 @@ class Options:
     interval: float = 10.0
     warmup: float = 60.0
     http_rate: float = 4.0
-    workers: int = 2
+    workers: int = 1  # as deployed: docker-compose.yml and `civic run` start one (`--scale worker=N` adds more)
     web_workers: int = 2
     web_threads: int = 8
     progress: bool = True
@@ -160,6 +160,7 @@ def run_soak(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     names = [p for p in samples[0]["rss_mib"] if p != "total"] if samples else []
     return {
         "summary": summarise_series(samples, names, opts.warmup),
+        "summary_pss": summarise_series(samples, names, opts.warmup, key="pss_mib"),
         "target_mib": TARGET_MIB,
         "drift_tolerance_mib_per_10min": DRIFT_TOLERANCE_MIB,
         "published": counts.published,
@@ -204,13 +205,15 @@ def _sample(opts: Options, rt, procs: list[Proc], before: dict, http: HttpLoad, 
         for p in procs:
             if not p.alive():
                 raise BenchError(f"{p.name} exited during the run:\n{p.output()}")
-        rss, trees = {}, {}
+        rss, pss, trees = {}, {}, {}
         for p in procs:
             rss[p.name], trees[p.name] = tree_rss_mib(p.pid)
+            pss[p.name] = tree_pss_mib(p.pid)[0]
         now = counters(rt)
         sample = {
             "t": round(t, 1),
             "rss_mib": {**rss, "total": sample_total(rss)},
+            "pss_mib": {**pss, "total": sample_total(pss)},
             "processes": trees,
             "offered": int(shared[clients.OFFERED]),
             "received": counter_delta(before, now, "civic_mqtt_received"),
@@ -283,6 +286,8 @@ def summary_table(r: dict) -> str:
         f"total peak {f(peak)} MiB against the {r['target_mib']:.0f} MiB target: {'met' if within else 'NOT met'}; "
         f"drift {f(drift)} MiB / 10 min (tolerance {r['drift_tolerance_mib_per_10min']:.0f}): "
         f"{'flat' if flat else 'DRIFTING'}",
+        f"PSS (shared pages divided among their processes) total: after warm-up "
+        f"{f(r['summary_pss']['total']['start'])}, peak {f(r['summary_pss']['total']['max'])} MiB",
         f"readings published / acked / stored: {r['published']:,} / {r['acked']:,} / {r['stored']:,}; "
         f"lost {r['lost']}, duplicates {r['duplicates']}",
         "HTTP answers: " + (", ".join(f"{k} × {v:,}" for k, v in sorted(r["http"].items())) or "none"),

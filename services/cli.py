@@ -590,7 +590,7 @@ def bench_api(
 @click.option("--interval", default=10.0, show_default=True, help="Seconds between two memory samples.")
 @click.option("--warmup", default=60.0, show_default=True, help="Seconds before the samples the drift is fitted on.")
 @click.option("--http-rate", default=4.0, show_default=True, help="Requests/s to the web (nearby and /healthz).")
-@click.option("--workers", default=2, show_default=True, help="`civic worker` processes to start.")
+@click.option("--workers", default=1, show_default=True, help="`civic worker` processes (compose starts one).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), help="Write the results here.")
 @click.option("--quiet", is_flag=True, help="No progress line.")
 def bench_soak(

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from bench.rss import sample_total, slope, summarise_series, tree_rss_mib
+from bench.rss import sample_total, slope, summarise_series, tree_pss_mib, tree_rss_mib
 from bench.soak import summary_table
 
 
@@ -56,8 +56,13 @@ def test_a_sample_missing_a_process_has_no_total_and_is_left_out_of_that_process
 
 
 def result(web: list[float], bridge: list[float]) -> dict:
+    samples = [
+        s | {"pss_mib": {k: v and v / 2 for k, v in s["rss_mib"].items()}}
+        for s in series({"web": web, "bridge": bridge})
+    ]
     return {
-        "summary": summarise_series(series({"web": web, "bridge": bridge}), ["web", "bridge"], warmup_s=0.0),
+        "summary": summarise_series(samples, ["web", "bridge"], warmup_s=0.0),
+        "summary_pss": summarise_series(samples, ["web", "bridge"], warmup_s=0.0, key="pss_mib"),
         "target_mib": 400.0,
         "drift_tolerance_mib_per_10min": 5.0,
         "published": 1200,
@@ -78,6 +83,7 @@ def test_table_has_one_row_per_process_and_the_total_and_judges_the_target():
     assert ": flat" in table
     assert "lost 1, duplicates 0" in table
     assert "200 × 2,400" in table
+    assert "PSS (shared pages divided among their processes) total: after warm-up 175.0, peak 175.0 MiB" in table
 
 
 def test_table_flags_a_total_over_the_target_and_an_upward_drift():
@@ -91,3 +97,6 @@ def test_tree_rss_counts_this_process_and_nothing_for_a_missing_pid():
     mib, processes = tree_rss_mib(os.getpid())
     assert processes >= 1 and mib > 1.0
     assert tree_rss_mib(2**22 + 1) == (None, 0)
+    pss, _ = tree_pss_mib(os.getpid())
+    assert 0 < pss <= mib  # a page shared with other processes counts in part
+    assert tree_pss_mib(2**22 + 1) == (None, 0)
