@@ -100,6 +100,7 @@ class HttpLoad(threading.Thread):
 
 def run_soak(opts: Options, env: Mapping[str, str] | None = None) -> dict:
     env = dict(os.environ if env is None else env)
+    started = time.time()  # not the run's boot: that is later when a former run's boot was
     settings, rt, redis_version, db, boot, berths, topics = open_scratch_run(env)
     log = (lambda msg: print(msg, file=sys.stderr)) if opts.progress else (lambda _msg: None)
     ctx = multiprocessing.get_context("spawn")
@@ -173,7 +174,7 @@ def run_soak(opts: Options, env: Mapping[str, str] | None = None) -> dict:
         "http": dict(http.statuses),
         "options": {k: getattr(opts, k) for k in opts.__dataclass_fields__ if k != "progress"},
         "run_boot": boot,
-        "started_at": datetime.fromtimestamp(boot, UTC).isoformat(timespec="seconds"),
+        "started_at": datetime.fromtimestamp(started, UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
             "loadavg_end": [round(x, 2) for x in os.getloadavg()],
