@@ -66,7 +66,9 @@ def test_api_smoke(runtime, env, tmp_path, bench_database):
         unavailable("wrk is not installed (apt-get install wrk; .ci/run does)")
     out = tmp_path / "api.json"
     run = civic(env | {"DATABASE_URL": bench_database}, "bench", "api", "--duration", "5", "--ingest-rate", "1000",
-                "--quiet", "--json", str(out))  # fmt: skip
+                "--visibility-seconds", "4", "--quiet", "--json", str(out))  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
     result = json.loads(out.read_text())
     assert result["endpoint"]["rate"] >= NEARBY_FLOOR and result["endpoint"]["error_share"] == 0, result
+    visible = result["visibility"]  # each of 8 berths gets a reading about every second at 1,000/s
+    assert visible["errors"] == 0 and visible["latency_ms"]["count"] > 0, visible

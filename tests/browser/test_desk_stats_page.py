@@ -45,7 +45,11 @@ PATHS = (
 
 @pytest.fixture
 def month(runtime):
-    """Two clerks and an operator; 60 requests over the last 30 days at 睦南道, 12 at 荣业, 3 older ones waiting."""
+    """Two clerks and an operator; 60 requests within the last 29 days at 睦南道, 12 at 荣业, 3 older ones waiting.
+
+    29, not 30: the default window is 30 natural days in Asia/Shanghai up to today, so just after local midnight
+    it reaches only 29 days and a few minutes back (a request 29.5 days old fell out of it at 01:35).
+    """
     catalogue = district_catalogue(runtime.settings.district_file)
     now = datetime.now(UTC)
     rng = random.Random(2026)
@@ -53,8 +57,8 @@ def month(runtime):
         clerk = create_user(session, "munan-clerk", Role.STAFF, PASSWORD, HOME, display_name="张敏").actor()
         other = create_user(session, "rongye-clerk", Role.STAFF, PASSWORD, OTHER, display_name="赵磊").actor()
         create_user(session, "city-ops", Role.OPERATOR, PASSWORD, display_name="城市运营")
-        plans = [(clerk, HOME, rng.uniform(0.05, 29.5)) for _ in range(60)]
-        plans += [(other, OTHER, rng.uniform(0.05, 29.5)) for _ in range(12)]
+        plans = [(clerk, HOME, rng.uniform(0.05, 28.9)) for _ in range(60)]
+        plans += [(other, OTHER, rng.uniform(0.05, 28.9)) for _ in range(12)]
         plans += [(clerk, HOME, days) for days in (35, 48, 52)]
         for actor, community, days_ago in plans:
             at = now - timedelta(days=days_ago)
